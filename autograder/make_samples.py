@@ -1,0 +1,122 @@
+"""Regenerate the committed sample submissions: ``python autograder/make_samples.py``.
+
+For every chapter, made from its release notebook (as a learner receives it):
+
+- ``perfect``: every solution cell filled in from ``source/`` (model answers included);
+- ``blank``: the release notebook untouched;
+- ``mistakes``: perfect, with the typical mistakes of ``MISTAKES`` written into some solutions;
+- ``cheater``: the mistakes, plus every test cell gutted, one test cell deleted and one
+  solution cell duplicated: grading must restore the tests and score it as ``mistakes``;
+- ``looper``: perfect, except that one exercise never returns: grading must stop it at the
+  timeout and still score everything else.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from course.notebooks import (SOLUTION_DELIMITERS, chapters, is_test_cell,  # noqa: E402
+                              nbgrader_meta, read, release_notebook, source_notebook)
+
+import nbformat  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+# chapter → {grade_id of a solution cell: (correct code, plausible wrong code)}
+MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
+    "01_why_quantize": {
+        # INT4 counted as a whole byte
+        "bytes_per_element": ('"int4": 4', '"int4": 8'),
+        # binary units (GiB) where the course and the seeds use decimal GB
+        "format_bytes": ("value / 1000, larger_unit", "value / 1024, larger_unit"),
+    },
+    "02_symmetric": {
+        # 2**(b-1) levels: the divide-by-128 mistake
+        "symmetric_quant_params": ("amax / (2 ** (num_bits - 1) - 1)", "amax / 2 ** (num_bits - 1)"),
+        # floor instead of round half to even
+        "quantize_int8": ("np.rint(x / scale)", "np.floor(x / scale)"),
+        # 20·log10 of a power ratio
+        "quantization_error": ("10 * math.log10(signal_power / mse)", "20 * math.log10(signal_power / mse)"),
+    },
+}
+# chapter → grade_id of the solution cell that loops forever in the ``looper`` sample
+LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
+                            "02_symmetric": "quantize_symmetric_chunked"}
+
+
+def by_grade_id(nb) -> dict[str, int]:
+    return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id")}
+
+
+def without_delimiters(source: str) -> str:
+    return "\n".join(line for line in source.split("\n") if line.strip() not in SOLUTION_DELIMITERS)
+
+
+def perfect(chapter: str):
+    nb, solved = read(release_notebook(chapter)), read(source_notebook(chapter))
+    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in solved.cells if nbgrader_meta(c).get("solution")}
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            cell.source = without_delimiters(answers[meta["grade_id"]])
+    return nb
+
+
+def with_mistakes(chapter: str):
+    nb = perfect(chapter)
+    index = by_grade_id(nb)
+    for grade_id, (right, wrong) in MISTAKES[chapter].items():
+        cell = nb.cells[index[grade_id]]
+        assert right in cell.source, f"{chapter}/{grade_id}: {right!r} not in its solution"
+        cell.source = cell.source.replace(right, wrong)
+    return nb
+
+
+def cheating(chapter: str):
+    nb = with_mistakes(chapter)
+    tests = [i for i, cell in enumerate(nb.cells) if is_test_cell(cell)]
+    for i in tests:
+        nb.cells[i].source = "pass  # tests? what tests?"
+    del nb.cells[tests[-1]]
+    solution = next(i for i, cell in enumerate(nb.cells) if nbgrader_meta(cell).get("solution")
+                    and cell.cell_type == "code")
+    twin = copy.deepcopy(nb.cells[solution])
+    twin["id"] = twin["id"] + "-copy"
+    nb.cells.insert(solution + 1, twin)
+    return nb
+
+
+def looping(chapter: str):
+    nb = perfect(chapter)
+    cell = nb.cells[by_grade_id(nb)[LOOPING[chapter]]]
+    # The cell itself never ends, so its function is never defined: one timeout, not one per call.
+    first_line, rest = cell.source.split("\n", 1)
+    cell.source = f"{first_line}\nwhile True:\n    pass\n{rest}"
+    return nb
+
+
+def samples() -> dict[Path, nbformat.NotebookNode]:
+    made = {}
+    for chapter in chapters():
+        kinds = {"perfect": perfect, "blank": lambda c: read(release_notebook(c))}
+        if chapter in MISTAKES:
+            kinds |= {"mistakes": with_mistakes, "cheater": cheating}
+        if chapter in LOOPING:
+            kinds["looper"] = looping
+        for student, make in kinds.items():
+            made[SAMPLES / student / chapter / f"{chapter}.ipynb"] = make(chapter)
+    return made
+
+
+def main() -> None:
+    for path, nb in samples().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+        print(f"wrote {path.relative_to(SAMPLES.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""``python -m course <verb>``: one verb per module of this package."""
+import argparse
+import sys
+
+from . import check, export, grade, progress, release
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m course", description=__doc__)
+    verbs = top.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("export", help="export #| export cells of notebooks into tinyquant/")
+    p.add_argument("notebooks", nargs="*",
+                   help="notebooks to export (default: every source notebook)")
+    p.set_defaults(run=export.main)
+
+    p = verbs.add_parser("release", help="regenerate release/ with nbgrader, and tinyquant/")
+    p.add_argument("chapters", nargs="*", help="chapters (default: all)")
+    p.set_defaults(run=release.main)
+
+    p = verbs.add_parser("check", help="release/ and tinyquant/ in sync with source/, no leaks")
+    p.set_defaults(run=check.main)
+
+    p = verbs.add_parser("grade", help="autograde autograder/submitted, export CSV, feedback")
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: config)")
+    p.set_defaults(run=grade.main)
+
+    p = verbs.add_parser("progress", help="a learner's progress: exported, visible tests pass")
+    p.add_argument("--root", default="release", help="folder of the learner's notebooks")
+    p.set_defaults(run=progress.main)
+    return top
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

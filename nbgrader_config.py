@@ -1,0 +1,32 @@
+"""nbgrader configuration for the tinyquant course (run nbgrader from the repo root)."""
+from course.preprocessors import DropDuplicateGradeIds, HideHiddenTests
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, GetGrades, OverwriteCells,
+                                    OverwriteKernelspec)
+
+c = get_config()  # noqa: F821 (injected by traitlets)
+
+c.CourseDirectory.course_id = "tinyquant"
+c.CourseDirectory.root = __file__.rsplit("/", 1)[0]
+# Layout of DESIGN.md: source/ and release/ at the root, everything of grading under autograder/.
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "autograder/submitted"
+c.CourseDirectory.autograded_directory = "autograder/autograded"
+c.CourseDirectory.feedback_directory = "autograder/feedback"
+c.CourseDirectory.db_url = "sqlite:///" + c.CourseDirectory.root + "/autograder/gradebook.db"
+# Only notebooks are course material; helper files stay out of release/ and submissions.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
+
+# A looping submission stops here and scores 0 for the cells that did not finish.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# Deleted or edited test and locked cells are restored from the gradebook before grading.
+c.OverwriteCells.add_missing_cells = True
+# A learner's copy of a graded cell must not crash grading (nbgrader #1083): see course/preprocessors.py.
+c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateGradeIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
+
+# Feedback must not reveal hidden tests (nbgrader #917, #1363): mask them and their tracebacks.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
