@@ -11,16 +11,21 @@ import numbers
 FLOAT32_TINY = 2.0 ** -126
 
 
-def _as_float_list(values, name):
-    """Check a non-empty sequence of finite real numbers; return it as a list of floats."""
+def _items(values, name, kind):
+    """The items of a non-empty sequence, as a list; ``kind`` names them in the TypeError."""
     try:
         items = list(values)
     except TypeError:
-        raise TypeError(f"{name} must be a sequence of numbers, got {type(values).__name__}") from None
+        raise TypeError(f"{name} must be a sequence of {kind}, got {type(values).__name__}") from None
     if not items:
         raise ValueError(f"{name} must not be empty")
+    return items
+
+
+def _as_float_list(values, name):
+    """Check a non-empty sequence of finite real numbers; return it as a list of floats."""
     floats = []
-    for index, value in enumerate(items):
+    for index, value in enumerate(_items(values, name, "numbers")):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name}[{index}] must be a real number, got {value!r}")
         try:
@@ -35,12 +40,7 @@ def _as_float_list(values, name):
 
 def _as_int_list(values, name):
     """Check a non-empty sequence of integers (bools refused); return it as a list of ints."""
-    try:
-        items = list(values)
-    except TypeError:
-        raise TypeError(f"{name} must be a sequence of integers, got {type(values).__name__}") from None
-    if not items:
-        raise ValueError(f"{name} must not be empty")
+    items = _items(values, name, "integers")
     for index, value in enumerate(items):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{name}[{index}] must be an integer, got {value!r}")
