@@ -1,8 +1,7 @@
 """nbgrader configuration for the tinyquant course (run nbgrader from the repo root)."""
-from course.preprocessors import DropDuplicateGradeIds, HideHiddenTests
+from course.preprocessors import DropDuplicateGradeIds, HideHiddenTests, RestoreMissingCells
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, GetGrades, OverwriteCells,
-                                    OverwriteKernelspec)
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, GetGrades, OverwriteKernelspec
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
@@ -24,9 +23,10 @@ c.Execute.interrupt_on_timeout = True
 
 # Deleted or edited test and locked cells are restored from the gradebook before grading.
 c.OverwriteCells.add_missing_cells = True
-# A learner's copy of a graded cell must not crash grading (nbgrader #1083): see course/preprocessors.py.
+# Neither a learner's copy of a graded cell (nbgrader #1083) nor a deleted cell next to a
+# deleted or locked one may crash grading: see course/preprocessors.py.
 c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateGradeIds, OverwriteKernelspec,
-                                      OverwriteCells, CheckCellMetadata]
+                                      RestoreMissingCells, CheckCellMetadata]
 
 # Feedback must not reveal hidden tests (nbgrader #917, #1363): mask them and their tracebacks.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

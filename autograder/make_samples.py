@@ -5,7 +5,7 @@ For every chapter, made from its release notebook (as a learner receives it):
 - ``perfect``: every solution cell filled in from ``source/`` (model answers included);
 - ``blank``: the release notebook untouched;
 - ``mistakes``: perfect, with the typical mistakes of ``MISTAKES`` written into some solutions;
-- ``cheater``: the mistakes, plus every test cell gutted, one test cell deleted and one
+- ``cheater``: the mistakes, plus every test cell gutted, test cells deleted and one
   solution cell duplicated: grading must restore the tests and score it as ``mistakes``;
 - ``looper``: perfect, except that one exercise never returns: grading must stop it at the
   timeout and still score everything else.
@@ -41,10 +41,29 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         # 20·log10 of a power ratio
         "quantization_error": ("10 * math.log10(signal_power / mse)", "20 * math.log10(signal_power / mse)"),
     },
+    "03_asymmetric": {
+        # the number of levels instead of the number of gaps
+        "asymmetric_quant_params": ("(2 ** num_bits - 1)", "2 ** num_bits"),
+        # round(x / s + z): differs from round(x / s) + z at ties when z is odd
+        "quantize_asymmetric": ("np.rint(x / scale) + zero_point", "np.rint(x / scale + zero_point)"),
+        # dequantizing with +z
+        "dequantize_asymmetric_pure": ("(q - zero_point) * scale", "(q + zero_point) * scale"),
+    },
+    "04_per_channel": {
+        # floor instead of round half to even
+        "quantize_per_channel": ("np.rint(", "np.floor("),
+        # dequantizes along axis 0 whatever the axis
+        "dequantize_per_channel": ("shape[axis] = -1", "shape[0] = -1"),
+        # columns left as rows for axis=1
+        "quantize_per_channel_pure": ("    if axis == 1:  # back from a list of columns to a list of rows\n"
+                                      "        quantized = [list(row) for row in zip(*quantized)]\n", ""),
+    },
 }
 # chapter → grade_id of the solution cell that loops forever in the ``looper`` sample
 LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
-                            "02_symmetric": "quantize_symmetric_chunked"}
+                            "02_symmetric": "quantize_symmetric_chunked",
+                            "03_asymmetric": "dequantize_asymmetric_pure",
+                            "04_per_channel": "quantize_per_channel_pure"}
 
 
 def by_grade_id(nb) -> dict[str, int]:
@@ -80,7 +99,14 @@ def cheating(chapter: str):
     tests = [i for i, cell in enumerate(nb.cells) if is_test_cell(cell)]
     for i in tests:
         nb.cells[i].source = "pass  # tests? what tests?"
-    del nb.cells[tests[-1]]
+    # Deleted: the last test, and the first one whose nbgrader neighbour above is neither
+    # graded nor a solution (where nbgrader 0.9's own restoring fails).
+    graded = [i for i, cell in enumerate(nb.cells) if nbgrader_meta(cell)]
+    after_locked = [i for before, i in zip(graded, graded[1:]) if i in tests
+                    and not (nbgrader_meta(nb.cells[before]).get("grade")
+                             or nbgrader_meta(nb.cells[before]).get("solution"))]
+    for i in sorted({tests[-1], *after_locked[:1]}, reverse=True):
+        del nb.cells[i]
     solution = next(i for i, cell in enumerate(nb.cells) if nbgrader_meta(cell).get("solution")
                     and cell.cell_type == "code")
     twin = copy.deepcopy(nb.cells[solution])

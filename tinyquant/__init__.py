@@ -9,3 +9,5 @@ else:
     from .memory import *  # noqa: F401,F403
     from .validate import *  # noqa: F401,F403
     from .symmetric import *  # noqa: F401,F403
+    from .asymmetric import *  # noqa: F401,F403
+    from .per_channel import *  # noqa: F401,F403
