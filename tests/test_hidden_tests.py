@@ -55,7 +55,9 @@ class NotebookSession:
         hidden = next(c.source for c in self.nb.cells[index + 1:]
                       if HIDDEN_TEST_DELIMITERS[0] in c.source)
         try:
-            return self.run(solution.replace(old, new)) and self.run(hidden)
+            # A variant that does not even define its function would "fail" for the wrong reason.
+            assert self.run(solution.replace(old, new)), f"{exercise}: the variant does not run"
+            return self.run(hidden)
         finally:
             assert self.run(solution)
 
