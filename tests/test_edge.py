@@ -9,7 +9,6 @@ argument named in its message).
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest

@@ -4,6 +4,11 @@ Each source notebook runs once in an in-process IPython shell. Then, for each va
 exercise's solution cell is re-run with one edit (``old`` → ``new`` in its code) and the
 exercise's hidden-test cell is run against it; the original cell is restored afterwards.
 Functions that call the edited one see the edit too, as they would in a submission.
+
+Each chapter has ``hidden_variants/NN_slug.py`` with two tables: WRONG, plausible wrong
+answers the hidden tests must fail, and RIGHT, correct answers in other styles they must
+pass. Both map an exercise (its solution cell's grade id) to [(what the learner did, old,
+new)]: the solution with ``old`` replaced by ``new``.
 """
 import importlib.util
 from contextlib import chdir

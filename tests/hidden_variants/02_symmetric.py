@@ -1,9 +1,4 @@
-"""Variants of chapter 02_symmetric's exercises for tests/test_hidden_tests.py.
-
-WRONG: plausible wrong answers its hidden tests must fail; RIGHT: correct answers in other
-styles they must pass. Each maps an exercise (its solution cell's grade id) to
-[(what the learner did, old, new)]: the solution with ``old`` replaced by ``new``.
-"""
+"""Chapter 02_symmetric: WRONG and RIGHT variants of its exercises, as tests/test_hidden_tests.py reads them."""
 
 WRONG = {
     'symmetric_quant_params': [
