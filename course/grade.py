@@ -86,12 +86,15 @@ def grade(workdir: Path = AUTOGRADER, timeout: int | None = None) -> dict:
         course.feedback(chapter)
     csv = course.export()
     for (student, chapter), score in results.items():
+        failure = failures.get((student, chapter))
         if score is None:
-            print(f"{student:>12} {chapter:<18} not graded: {failures.get((student, chapter))}")
-        else:
-            print(f"{student:>12} {chapter:<18} autograded {score['code_score']:g}"
-                  f"/{score['max_code_score']:g}, manual {score['max_written_score']:g} "
-                  "points to grade by hand")
+            print(f"{student:>12} {chapter:<18} not graded: {failure}")
+            continue
+        # nbgrader may leave a score behind for a submission it failed on: say so, never hide it.
+        note = f" (nbgrader failed, check by hand: {failure})" if failure else ""
+        print(f"{student:>12} {chapter:<18} autograded {score['code_score']:g}"
+              f"/{score['max_code_score']:g}, manual {score['max_written_score']:g} "
+              f"points to grade by hand{note}")
     print(f"grades: {csv}\nfeedback: {course.workdir / 'feedback'}")
     return results
 
