@@ -35,7 +35,7 @@ progress: $(STAMP)
 	$(BIN)/python -m course progress
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_symmetric.py
+	for bench in benchmarks/bench_*.py; do $(BIN)/python $$bench || exit 1; done
 
 clean:
 	rm -rf $(VENV) autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db
