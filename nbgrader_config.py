@@ -20,6 +20,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # A looping submission stops here and scores 0 for the cells that did not finish.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+# A cell that stays busy after the interrupt (e.g. inside a C extension) must not lose the whole
+# submission: nbgrader's default raises and drops it; we let grading go on with what it has.
+c.Execute.raise_on_iopub_timeout = False
 
 # Deleted or edited test and locked cells are restored from the gradebook before grading.
 c.OverwriteCells.add_missing_cells = True

@@ -58,12 +58,40 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "quantize_per_channel_pure": ("    if axis == 1:  # back from a list of columns to a list of rows\n"
                                       "        quantized = [list(row) for row in zip(*quantized)]\n", ""),
     },
+    "05_calibration": {
+        # momentum applied the wrong way round
+        "MovingAverageObserver": ("self.min_val += self.momentum * (batch_min - self.min_val)",
+                                  "self.min_val += (1 - self.momentum) * (batch_min - self.min_val)"),
+        # percentile of x instead of |x|
+        "percentile_amax": ("np.percentile(np.abs(x), percentile)", "np.percentile(x, percentile)"),
+        # threshold on raw values instead of deviations from the mean
+        "detect_outliers": ("return np.abs(x - mean) > threshold * std", "return np.abs(x) > threshold * std"),
+    },
+    "06_integer_matmul": {
+        # truncation instead of rounding
+        "requantize": ("rounded = (product + (1 << (right - 1))) >> right", "rounded = product >> right"),
+        # zero-point correction with the wrong sign
+        "quantized_matmul": ("acc -= a_zp * b_q.sum", "acc += a_zp * b_q.sum"),
+        # one float32 product over the whole depth: inexact beyond K = 1024
+        "int_matmul": ("chunk, dtype = exact_chunk_size(a_max, b_max), np.float32", "chunk, dtype = depth, np.float32"),
+    },
+    "07_quantized_linear": {
+        # bias in the weight scale only, not the accumulator's s_x * s_w
+        "quantize_bias": ("bias / (input_scale * weight_scales)", "bias / weight_scales"),
+        # zero-point correction with the wrong sign
+        "integer_linear": ("bias_q - x_zero_point * weight_row_sums", "bias_q + x_zero_point * weight_row_sums"),
+        # keeps the FP32 weights after quantizing
+        "QuantizedLinear": ("        if not keep_float:\n            self.weight = None  # the 4 bytes per weight that quantization saves\n", ""),
+    },
 }
 # chapter → grade_id of the solution cell that loops forever in the ``looper`` sample
 LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
                             "02_symmetric": "quantize_symmetric_chunked",
                             "03_asymmetric": "dequantize_asymmetric_pure",
-                            "04_per_channel": "quantize_per_channel_pure"}
+                            "04_per_channel": "quantize_per_channel_pure",
+                            "05_calibration": "MovingAverageObserver",
+                            "06_integer_matmul": "quantized_matmul_pure",
+                            "07_quantized_linear": "quantize_bias"}
 
 
 def by_grade_id(nb) -> dict[str, int]:

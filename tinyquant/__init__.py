@@ -11,3 +11,8 @@ else:
     from .symmetric import *  # noqa: F401,F403
     from .asymmetric import *  # noqa: F401,F403
     from .per_channel import *  # noqa: F401,F403
+    from .observers import *  # noqa: F401,F403
+    from .outliers import *  # noqa: F401,F403
+    from .matmul import *  # noqa: F401,F403
+    from .requantize import *  # noqa: F401,F403
+    from .nn import *  # noqa: F401,F403
