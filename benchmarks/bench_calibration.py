@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+from measure import traced_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,20 +40,6 @@ def batches(count, seed=0):
     rng = np.random.default_rng(seed)
     for _ in range(count):
         yield rng.standard_t(5, size=BATCH_SHAPE).astype(np.float32)
-
-
-def measure(function):
-    """(seconds, peak bytes above the start, result) of one call."""
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        start = time.perf_counter()
-        result = function()
-        seconds = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
-    return seconds, peak, result
 
 
 def _mib(n):
@@ -83,7 +69,7 @@ def main(argv=None):
 
     rows, peaks, thresholds = [], {}, {}
     for name, function in runs:
-        seconds, peak, result = measure(function)
+        seconds, peak, result = traced_call(function)
         peaks[name], thresholds[name] = peak, result
         rows.append({"run": name, "time": f"{seconds:.1f} s", "peak memory": _mib(peak),
                      "peak / batch": f"{peak / BATCH_BYTES:.1f}",

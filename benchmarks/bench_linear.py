@@ -32,41 +32,14 @@ From Python (the chapter 07 notebook passes its own class)::
 """
 from __future__ import annotations
 
-import math
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
+from measure import best_times, peak_bytes
+
 DEFAULT_BATCHES = (1, 8, 64, 512)
-
-
-def best_times(functions, *args, repeat=20):
-    """Best wall time in seconds of each ``function(*args)``, the functions run in turn.
-
-    Interleaving the runs gives each function the same chances on a machine whose load
-    changes during the measurement; the best of `repeat` runs is the least disturbed one.
-    """
-    best = [math.inf] * len(functions)
-    for _ in range(repeat):
-        for index, function in enumerate(functions):
-            start = time.perf_counter()
-            function(*args)
-            best[index] = min(best[index], time.perf_counter() - start)
-    return best
-
-
-def peak_bytes(function, *args):
-    """Peak bytes that tracemalloc sees allocated during one call of ``function(*args)``."""
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        function(*args)
-        return tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
 
 
 def _torch_dynamic(weight, bias):
@@ -142,9 +115,9 @@ def run(batches=DEFAULT_BATCHES, in_features=1024, out_features=1024, layer_clas
     for batch in batches:
         x = rng.standard_normal((int(batch), in_features), dtype=np.float32)
         functions = [float_forward, layer.forward] + ([torch_forward] if torch_forward else [])
-        time_float, time_int8, *time_torch = best_times(functions, x, repeat=repeat)
+        time_float, time_int8, *time_torch = best_times([lambda f=f: f(x) for f in functions], repeat=repeat)
         time_torch = time_torch[0] if time_torch else None
-        peak_float, peak_int8 = peak_bytes(float_forward, x), peak_bytes(layer.forward, x)
+        peak_float, peak_int8 = peak_bytes(lambda: float_forward(x)), peak_bytes(lambda: layer.forward(x))
         row = dict(batch=int(batch), time_float=time_float, time_int8=time_int8,
                    time_ratio=time_int8 / time_float, peak_float=peak_float, peak_int8=peak_int8,
                    peak_ratio=peak_int8 / baseline, time_torch=time_torch)

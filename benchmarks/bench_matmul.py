@@ -25,34 +25,15 @@ Usage, from the repository root::
 """
 from __future__ import annotations
 
-import math
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
+from measure import best_time, peak_bytes
+
 DEFAULT_SIZES = ((64, 256, 256), (64, 1024, 1024), (1, 4096, 4096), (256, 1024, 1024), (64, 4096, 1024))
 PURE_SIZES = ((8, 64, 64), (16, 128, 128))
-
-
-def best_time(function, repeat):
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def peak_bytes(function):
-    tracemalloc.start()
-    try:
-        function()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def _ms(seconds):

@@ -26,33 +26,20 @@ From Python (the chapter 02 notebook passes its own functions)::
 """
 from __future__ import annotations
 
-import math
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+from measure import best_time, peak_bytes
 
 DEFAULT_SIZES = (10**3, 10**4, 10**5, 10**6, 10**7)
 LEVEL1_MAX = 10**6  # beyond this, pure Python takes many seconds per run
 
 
-def measure(function, *args, repeat=3, **kwargs):
-    """Best wall time in seconds and peak bytes allocated of ``function(*args, **kwargs)``."""
-    best = math.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function(*args, **kwargs)
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        function(*args, **kwargs)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
-    return best, peak
+def measure(function, repeat):
+    """Best wall time in seconds and peak bytes allocated of ``function()``."""
+    return best_time(function, repeat), peak_bytes(function)
 
 
 def _seconds(t):
@@ -121,10 +108,11 @@ def run(sizes=DEFAULT_SIZES, level1=None, level2=None, level3=None, level1_max=L
         x = rng.standard_normal(n, dtype=np.float32)
         time_1 = peak_1 = None
         if n <= level1_max:
-            time_1, peak_1 = measure(level1, x.tolist(), repeat=repeat)
-        time_2, peak_2 = measure(level2, x, repeat=repeat)
+            values = x.tolist()
+            time_1, peak_1 = measure(lambda: level1(values), repeat)
+        time_2, peak_2 = measure(lambda: level2(x), repeat)
         out = np.empty(x.shape, dtype=np.int8)
-        time_3, peak_3 = measure(level3, x, out=out, repeat=repeat)
+        time_3, peak_3 = measure(lambda: level3(x, out=out), repeat)
         row = dict(n=n, time_1=time_1, time_2=time_2, time_3=time_3,
                    peak_1=peak_1, peak_2=peak_2, peak_3=peak_3)
         rows.append(row)
