@@ -83,6 +83,14 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         # keeps the FP32 weights after quantizing
         "QuantizedLinear": ("        if not keep_float:\n            self.weight = None  # the 4 bytes per weight that quantization saves\n", ""),
     },
+    "08_real_model": {
+        # exp of the summed instead of the mean negative log-likelihood
+        "perplexity": ("np.exp(np.mean(log_normalizer - picked))", "np.exp(np.sum(log_normalizer - picked))"),
+        # the quantized model shares (and so replaces) the float model's list of layers
+        "quantize_model": ("layers = list(model.layers)  # a new list: the float model keeps its own", "layers = model.layers"),
+        # the size ratio upside down
+        "compare_model_quality": ('base["bytes"] / row["bytes"]', 'row["bytes"] / base["bytes"]'),
+    },
 }
 # chapter → grade_id of the solution cell that loops forever in the ``looper`` sample
 LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
@@ -91,7 +99,8 @@ LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
                             "04_per_channel": "quantize_per_channel_pure",
                             "05_calibration": "MovingAverageObserver",
                             "06_integer_matmul": "quantized_matmul_pure",
-                            "07_quantized_linear": "quantize_bias"}
+                            "07_quantized_linear": "quantize_bias",
+                            "08_real_model": "calibration_data"}
 
 
 def by_grade_id(nb) -> dict[str, int]:

@@ -16,3 +16,7 @@ else:
     from .matmul import *  # noqa: F401,F403
     from .requantize import *  # noqa: F401,F403
     from .nn import *  # noqa: F401,F403
+    from .models import *  # noqa: F401,F403
+    from .datasets import *  # noqa: F401,F403
+    from .training import *  # noqa: F401,F403
+    from .model_quant import *  # noqa: F401,F403
