@@ -155,9 +155,11 @@ def cheating(chapter: str):
 def looping(chapter: str):
     nb = perfect(chapter)
     cell = nb.cells[by_grade_id(nb)[LOOPING[chapter]]]
-    # The cell itself never ends, so its function is never defined: one timeout, not one per call.
-    first_line, rest = cell.source.split("\n", 1)
-    cell.source = f"{first_line}\nwhile True:\n    pass\n{rest}"
+    # The cell itself never ends before defining anything: one timeout, not one per call. The
+    # loop goes after the leading comments (the `#| export` directive), before any code.
+    lines = cell.source.split("\n")
+    code = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    cell.source = "\n".join([*lines[:code], "while True:", "    pass", *lines[code:]])
     return nb
 
 
