@@ -20,6 +20,8 @@ NumPy reports its buffers to tracemalloc; BLAS's internal workspace is not seen.
 Targets (chapter 07, at batch 64, 1024 x 1024): time ratio <= 1.5 (aim 1.0), peak ratio
 <= 0.35. These are benchmark targets, never timed unit tests.
 
+A second table breaks the int8 forward pass down at batch 64 (``breakdown``).
+
 Usage, from the repository root::
 
     python benchmarks/bench_linear.py              # batch sizes 1, 8, 64, 512
@@ -131,7 +133,44 @@ def run(batches=DEFAULT_BATCHES, in_features=1024, out_features=1024, layer_clas
     return rows
 
 
+def breakdown(batch=64, in_features=1024, out_features=1024, repeat=20, file=None):
+    """Where the time of one int8 forward pass goes, next to the float32 layer; print a table.
+
+    Each part is timed on its own, all in turn in the same run (best of `repeat`): the float32
+    layer, the int8 forward pass, and three of its pieces: the exact integer product
+    (``int_matmul``, which converts the int8 weights to float32 block by block), the quantization
+    of the input, and a conversion of all the int8 weights to float32 at once. The parts do not
+    add up exactly: alone, a piece runs with its data in cache; inside the forward pass it
+    shares the caches with the others.
+
+    Returns
+    -------
+    dict
+        ``{part: seconds}``.
+    """
+    from tinyquant.matmul import int_matmul
+    from tinyquant.nn import Linear, QuantizedLinear, quantize_activations
+
+    file = file or sys.stdout
+    linear = Linear(in_features, out_features, rng=0)
+    layer = QuantizedLinear.from_float(linear)
+    x = np.random.default_rng(1).standard_normal((batch, in_features), dtype=np.float32)
+    x_q, _, _ = quantize_activations(x)
+    parts = {"float32 layer, x @ W.T + b": lambda: x @ linear.weight.T + linear.bias,
+             "int8 layer, forward": lambda: layer(x),
+             "  int_matmul(x_q, W_q.T)": lambda: int_matmul(x_q, layer.weight_q.T),
+             "  quantize_activations(x)": lambda: quantize_activations(x),
+             "  W_q.astype(float32), all at once": lambda: layer.weight_q.astype(np.float32)}
+    seconds = dict(zip(parts, best_times(list(parts.values()), repeat=repeat)))
+    base = seconds["float32 layer, x @ W.T + b"]
+    print(f"where the time goes, batch {batch}, {in_features} x {out_features}:", file=file)
+    for part, value in seconds.items():
+        print(f"  {part:36s} {_ms(value):>10s}  {value / base:5.2f}x", file=file)
+    return seconds
+
+
 if __name__ == "__main__":
     # Run from a checkout: make the repository's tinyquant importable without installing it.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     run([int(arg) for arg in sys.argv[1:]] or DEFAULT_BATCHES)
+    breakdown()

@@ -322,8 +322,8 @@ def test_layer_errors_one_row_per_quantized_layer(small_mlp):
 @pytest.fixture(scope="module")
 def digits():
     x_train, y_train, x_test, y_test = load_digits_split(test_size=360, seed=0)
-    model = mlp([64, 128, 64, 10], rng=0)
-    train_classifier(model, x_train, y_train, epochs=30, batch_size=32, lr=1e-3, rng=0)
+    model = mlp([64, 512, 512, 10], rng=0)  # the chapter's model
+    train_classifier(model, x_train, y_train, epochs=10, batch_size=64, lr=1e-3, rng=0)
     calibration = [x_train[start:start + 64] for start in range(0, 512, 64)]
     return model, quantize_model(model, calibration, progress=False), x_test, y_test
 
@@ -339,6 +339,14 @@ def test_int8_weight_matrices_are_at_least_3_9x_smaller(digits):
     _, model_int8, _, _ = digits
     quantized = [layer for layer in model_int8.layers if isinstance(layer, QuantizedLinear)]
     assert sum(4 * layer.weight_q.size for layer in quantized) / sum(layer.weight_q.nbytes for layer in quantized) >= 3.9
+
+
+def test_digits_int8_model_is_at_least_3_9x_smaller(digits):
+    model, model_int8, _, _ = digits
+    assert all(layer.is_frozen for layer in model_int8.layers if isinstance(layer, QuantizedLinear))
+    assert model_memory_bytes(model) / model_memory_bytes(model_int8) >= 3.9
+    # and exactly what chapter 07's formula says: K int8 weights and 8 bytes per output channel
+    assert model_memory_bytes(model_int8) == sum(k * n + 8 * n for k, n in ((64, 512), (512, 512), (512, 10)))
 
 
 def test_char_lm_int8_perplexity_increase_at_most_3_percent():

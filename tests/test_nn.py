@@ -177,6 +177,8 @@ def test_integer_linear_is_the_exact_integer_formula(seed, m, k, n, zero_point):
     assert y.dtype == np.float32 and y.shape == (m, n)
     # one float32 conversion and one float32 product: at most a few units in the last place
     assert np.allclose(y, expected, rtol=3e-7, atol=0)
+    folded = bias_q - zero_point * w_q.sum(axis=1, dtype=np.int64)  # a frozen layer's int32 bias
+    assert np.array_equal(integer_linear(x_q, 0.02, zero_point, w_q, scales, None, folded), y)
 
 
 def test_integer_linear_equals_the_dequantized_float_product():
@@ -309,6 +311,35 @@ def test_calibrate_with_observers():
         layer.calibrate([])
     with pytest.raises(ValueError, match="x must"):
         layer.calibrate([np.ones((2, 31))])
+
+
+@given(seed=st.integers(0, 10**6), zero_point=st.integers(-128, 127), lead=st.lists(st.integers(1, 3), max_size=2))
+def test_freeze_keeps_the_outputs_exactly_with_8_bytes_per_channel(seed, zero_point, lead):
+    rng = np.random.default_rng(seed)
+    linear = Linear(40, 12, rng=seed)
+    linear.bias = rng.uniform(-3, 3, size=12).astype(np.float32)
+    layer = QuantizedLinear.from_float(linear).set_activation_params(0.03, zero_point)
+    x = rng.uniform(-5, 5, size=(*lead, 7, 40)).astype(np.float32)  # some values clamp
+    before = layer(x)
+    assert layer.freeze() is layer and layer.is_frozen
+    assert np.array_equal(layer(x), before)
+    assert layer.weight_row_sums is None and layer.bias is None and layer.bias_q.dtype == np.int32
+    assert layer.memory_bytes() == 40 * 12 + 8 * 12
+    assert "frozen" in repr(layer)
+
+
+def test_freeze_needs_static_parameters_and_is_final():
+    layer = QuantizedLinear.from_float(Linear(16, 4, rng=0))
+    with pytest.raises(RuntimeError, match="static"):
+        layer.freeze()  # dynamic: the zero point changes with every input
+    with pytest.raises(RuntimeError, match="static"):
+        QuantizedLinear(16, 4, rng=0).freeze()  # not even quantized
+    layer.calibrate([relu_inputs((8, 16), seed=1)]).freeze()
+    for change in (lambda: layer.freeze(), lambda: layer.set_activation_params(0.1, 0),
+                   lambda: layer.set_activation_params(None, None), lambda: layer.calibrate([np.ones((2, 16))]),
+                   lambda: layer.quantize_weights()):
+        with pytest.raises(RuntimeError):
+            change()
 
 
 def test_tiny_dynamic_range_raises_instead_of_wrapping_the_bias():

@@ -13,15 +13,13 @@ from tqdm import tqdm
 from tinyquant.memory import format_bytes
 from tinyquant.nn import Linear, QuantizedLinear, _check_input
 from tinyquant.observers import MinMaxObserver
-from tinyquant.validate import as_float_array, check_int, check_num_bits
+from tinyquant.validate import as_float_array, check_int, check_integer_array, check_num_bits
 
 
 def _check_logits_targets(logits, targets):
     """Finite float64 logits ``[..., classes]`` and integer targets ``[...]`` in ``[0, classes)``."""
     logits = as_float_array(logits, name="logits", dtype=np.float64)
-    targets = np.asarray(targets)
-    if targets.dtype.kind not in "iu":
-        raise TypeError(f"targets must hold integer class ids, got dtype {targets.dtype}")
+    targets = check_integer_array(targets, name="targets")  # class ids
     if logits.ndim == 0 or targets.shape != logits.shape[:-1]:
         raise ValueError(f"targets must have shape logits.shape[:-1] = {logits.shape[:-1]}, got {targets.shape}")
     if targets.min() < 0 or targets.max() >= logits.shape[-1]:
@@ -145,13 +143,14 @@ def model_memory_bytes(model):
 
 # %% source/08_real_model/08_real_model.ipynb cell 35
 def quantize_model(model, calibration_data, observer=MinMaxObserver, progress=True):
-    """A copy of `model` in which every ``Linear`` is a calibrated, static ``QuantizedLinear``.
+    """A copy of `model` in which every ``Linear`` is a calibrated, static, frozen ``QuantizedLinear``.
 
     Each calibration batch is pushed through the float model; the inputs of each ``Linear`` go to
     a fresh ``observer()`` (chapter 05), whose range gives that layer's static activation scale
     and zero point (``QuantizedLinear.calibrate``). The weights are quantized to int8 per output
-    channel and their FP32 copy dropped. Other layers are shared with `model`, which is left
-    untouched.
+    channel and their FP32 copy dropped; each layer is then frozen (``QuantizedLinear.freeze``:
+    zero-point correction folded into the int32 bias). Other layers are shared with `model`, which
+    is left untouched.
 
     Parameters
     ----------
@@ -209,6 +208,9 @@ def quantize_model(model, calibration_data, observer=MinMaxObserver, progress=Tr
     layers = list(model.layers)  # a new list: the float model keeps its own
     for index in inputs:
         layers[index] = QuantizedLinear.from_float(model.layers[index]).calibrate(inputs[index], observer=observer())
+    for index, layer in enumerate(layers):
+        if layer is not model.layers[index] and isinstance(layer, QuantizedLinear) and layer.input_scale is not None:
+            layer.freeze()  # deployment form (chapter 07): 8 bytes per output channel next to the int8 weights
     model_int8 = copy.copy(model)
     model_int8.layers = layers
     model_int8.calibration_stats = [

@@ -171,7 +171,8 @@ def quantize_activations(x, scale=None, zero_point=None):
         zero_point = check_int(zero_point, ACTIVATION_QMIN, ACTIVATION_QMAX, name="zero_point")
     if scale is None:  # dynamic: the range of this very tensor
         scale, zero_point = asymmetric_quant_params(x, signed=True)
-    q = np.rint(x / scale)
+    q = x / scale
+    np.rint(q, out=q)  # in place: one float temporary the size of x, not two
     q += zero_point  # after rounding, as in chapter 03
     np.clip(q, ACTIVATION_QMIN, ACTIVATION_QMAX, out=q)
     return q.astype(np.int8), scale, zero_point
@@ -232,6 +233,12 @@ def _max_magnitude(q):
     return max(-int(q.min()), int(q.max()))
 
 
+def _dtype_magnitude(q):
+    """The largest |value| the dtype of integer array `q` can hold: 128 for int8, without reading `q`."""
+    info = np.iinfo(q.dtype)
+    return max(-int(info.min), int(info.max))
+
+
 def integer_linear(x_q, x_scale, x_zero_point, weight_q, weight_scales, weight_row_sums, bias_q):
     """A quantized linear layer's arithmetic: integer products, int32 corrections, float32 rescale.
 
@@ -251,10 +258,12 @@ def integer_linear(x_q, x_scale, x_zero_point, weight_q, weight_scales, weight_r
         Symmetric per-channel weights, shape (N, K), PyTorch's layout.
     weight_scales : array_like
         One finite, positive scale per output channel (row of `weight_q`), shape (N,).
-    weight_row_sums : array_like of int
-        ``weight_q.sum(axis=1)``, shape (N,), precomputed once per layer.
+    weight_row_sums : array_like of int or None
+        ``weight_q.sum(axis=1)``, shape (N,), precomputed once per layer; None when `bias_q`
+        already holds the zero-point correction (a frozen layer, ``QuantizedLinear.freeze``).
     bias_q : array_like of int
-        The int32 bias of ``quantize_bias(bias, x_scale, weight_scales)``, shape (N,).
+        The int32 bias of ``quantize_bias(bias, x_scale, weight_scales)``, shape (N,); or, with
+        ``weight_row_sums=None``, the folded ``bias_q - x_zero_point * weight_row_sums``.
 
     Returns
     -------
@@ -286,17 +295,23 @@ def integer_linear(x_q, x_scale, x_zero_point, weight_q, weight_scales, weight_r
     weight_scales = _check_vector(weight_scales, out_features, "weight_scales", np.float32)
     if not (weight_scales > 0).all():
         raise ValueError(f"weight_scales must be positive, got {weight_scales.min()}")
-    weight_row_sums = check_integer_array(weight_row_sums, name="weight_row_sums")
+    if weight_row_sums is not None:
+        weight_row_sums = check_integer_array(weight_row_sums, name="weight_row_sums")
     bias_q = check_integer_array(bias_q, name="bias_q")
     for name, vector in (("weight_row_sums", weight_row_sums), ("bias_q", bias_q)):
-        if vector.shape != (out_features,):
+        if vector is not None and vector.shape != (out_features,):
             raise ValueError(f"{name} must have shape ({out_features},), got shape {vector.shape}")
-    bound = (x_q.shape[1] * (_max_magnitude(x_q) + abs(x_zero_point)) * _max_magnitude(weight_q)
-             + _max_magnitude(bias_q))
+    reach = x_q.shape[1] * (_max_magnitude(x_q) + abs(x_zero_point))
+    # int8 weights' dtype bound settles the usual case without a pass over the weights; only when it
+    # is too loose (very deep layers, wide dtypes) are they read for their actual largest magnitude.
+    bound = reach * _dtype_magnitude(weight_q) + _max_magnitude(bias_q)
+    if bound > INT32_MAX:
+        bound = reach * _max_magnitude(weight_q) + _max_magnitude(bias_q)
     if bound > INT32_MAX:
         raise ValueError(f"the int32 accumulator could overflow: its values can reach {bound} > 2**31 - 1")
     acc = int_matmul(x_q, weight_q.T)  # (M, N) int32, exact
-    acc += (bias_q - x_zero_point * weight_row_sums).astype(np.int32)  # one int32 vector, every row
+    offset = bias_q if weight_row_sums is None else bias_q - x_zero_point * weight_row_sums
+    acc += offset.astype(np.int32)  # one int32 vector, added to every row
     y = acc.astype(np.float32)
     y *= np.float32(x_scale) * weight_scales  # column j times s_x * s_w[j]
     return y
@@ -323,14 +338,16 @@ class QuantizedLinear:
     weight : numpy.ndarray or None
         float32 ``(out_features, in_features)``; None after ``quantize_weights()`` unless
         ``keep_float=True``.
-    bias : numpy.ndarray
-        float32 ``(out_features,)``.
+    bias : numpy.ndarray or None
+        float32 ``(out_features,)``; None once frozen.
     weight_q, weight_scales, weight_row_sums : numpy.ndarray or None
-        int8 ``(out, in)``, float32 ``(out,)`` and int32 ``(out,)`` once quantized.
+        int8 ``(out, in)``, float32 ``(out,)`` and int32 ``(out,)`` once quantized; the row sums
+        are None once frozen.
     input_scale, input_zero_point : float, int or None
         Static activation parameters; None for dynamic quantization.
     bias_q : numpy.ndarray or None
-        int32 ``(out,)``, the bias quantized once for the static input scale.
+        int32 ``(out,)``, the bias quantized once for the static input scale; once frozen, with the
+        zero-point correction folded in.
 
     Examples
     --------
@@ -371,6 +388,15 @@ class QuantizedLinear:
     @property
     def is_quantized(self):
         return self.weight_q is not None
+
+    @property
+    def is_frozen(self):
+        return self.is_quantized and self.weight_row_sums is None
+
+    def _check_not_frozen(self):
+        if self.is_frozen:
+            raise RuntimeError("the layer is frozen: its row sums and float bias are gone, so its activation "
+                               "parameters cannot change; quantize the float layer again instead")
 
     def quantize_weights(self, keep_float=False):
         """Quantize ``weight`` to int8 per output channel; drop the float32 weights unless `keep_float`.
@@ -414,6 +440,7 @@ class QuantizedLinear:
         """
         if not self.is_quantized:
             raise RuntimeError("quantize the weights (quantize_weights()) before setting activation parameters")
+        self._check_not_frozen()
         if scale is None and zero_point is None:
             self.input_scale = self.input_zero_point = self.bias_q = None
             return self
@@ -438,6 +465,7 @@ class QuantizedLinear:
 
         Returns the layer itself.
         """
+        self._check_not_frozen()
         observer = MinMaxObserver() if observer is None else observer
         seen = 0
         for batch in batches:
@@ -447,6 +475,35 @@ class QuantizedLinear:
             raise ValueError("batches must hold at least one sample input")
         scale, zero_point = observer.quant_params(num_bits=8, symmetric=False)
         return self.set_activation_params(scale, int(zero_point) + ACTIVATION_QMIN)
+
+    def freeze(self):
+        """Deployment form: fold the zero-point correction into the int32 bias, drop what only recalibration needs.
+
+        With static activation parameters, ``bias_q[j] - z_x * r[j]`` is one constant per output
+        channel. The layer keeps it as its int32 bias, as TensorFlow Lite does, and drops the row
+        sums and the float32 bias: 8 bytes per output channel (scale and bias) instead of 16. The
+        outputs stay exactly the same; the activation parameters can no longer change.
+
+        Returns the layer itself.
+
+        Raises
+        ------
+        RuntimeError
+            If the weights are not quantized, the activation parameters are not static
+            (``calibrate`` or ``set_activation_params`` first), or the layer is already frozen.
+        ValueError
+            If the folded bias does not fit int32.
+        """
+        if self.input_scale is None:
+            raise RuntimeError("freeze() needs quantized weights and static activation parameters: "
+                               "call calibrate() or set_activation_params() first")
+        self._check_not_frozen()
+        folded = self.bias_q.astype(np.int64) - self.input_zero_point * self.weight_row_sums.astype(np.int64)
+        if np.abs(folded).max() > INT32_MAX:
+            raise ValueError(f"the folded bias reaches {np.abs(folded).max()}, beyond int32")
+        self.bias_q = folded.astype(np.int32)
+        self.weight_row_sums = self.bias = None
+        return self
 
     def forward(self, x):
         """The layer's output for `x` of shape ``[..., in_features]``: float32 ``[..., out_features]``.
@@ -494,4 +551,5 @@ class QuantizedLinear:
     def __repr__(self):
         mode = "dynamic" if self.input_scale is None else f"static (scale={self.input_scale:.4g}, zero_point={self.input_zero_point})"
         state = f"int8 weights, {mode} activations" if self.is_quantized else "float weights, not quantized"
+        state += ", frozen" if self.is_frozen else ""
         return f"QuantizedLinear(in_features={self.in_features}, out_features={self.out_features}, {state})"

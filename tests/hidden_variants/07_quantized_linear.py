@@ -1,8 +1,11 @@
 """Chapter 07_quantized_linear: WRONG and RIGHT variants of its exercises, as tests/test_hidden_tests.py reads them."""
 
-_QUANTIZE_BLOCK = ('q = np.rint(x / scale)\n    q += zero_point  # after rounding, as in chapter 03\n'
+_QUANTIZE_BLOCK = ('q = x / scale\n    np.rint(q, out=q)  # in place: one float temporary the size of x, not two\n'
+                   '    q += zero_point  # after rounding, as in chapter 03\n'
                    '    np.clip(q, ACTIVATION_QMIN, ACTIVATION_QMAX, out=q)\n    return q.astype(np.int8), scale, zero_point')
-_INTEGER_BLOCK = ('    acc += (bias_q - x_zero_point * weight_row_sums).astype(np.int32)  # one int32 vector, every row\n'
+_OFFSET_LINE = 'offset = bias_q if weight_row_sums is None else bias_q - x_zero_point * weight_row_sums'
+_INTEGER_BLOCK = (f'    {_OFFSET_LINE}\n'
+                  '    acc += offset.astype(np.int32)  # one int32 vector, added to every row\n'
                   '    y = acc.astype(np.float32)\n'
                   '    y *= np.float32(x_scale) * weight_scales  # column j times s_x * s_w[j]\n'
                   '    return y')
@@ -69,7 +72,8 @@ WRONG = {
          'scale = max(6 * float(x.std()), 1e-12) / 255\n'
          '        zero_point = int(np.clip(-128 + round(-float(x.min()) / scale), -128, 127))'),
         ('rounds after adding the zero point',
-         'q = np.rint(x / scale)\n    q += zero_point',
+         'q = x / scale\n    np.rint(q, out=q)  # in place: one float temporary the size of x, not two\n'
+         '    q += zero_point',
          'q = np.rint(x / scale + zero_point)'),
         ('no clamp (wraps around in astype)',
          '    np.clip(q, ACTIVATION_QMIN, ACTIVATION_QMAX, out=q)\n',
@@ -78,8 +82,8 @@ WRONG = {
          'np.clip(q, ACTIVATION_QMIN, ACTIVATION_QMAX, out=q)',
          'np.clip(q, 0, 255, out=q)'),
         ('truncation',
-         'np.rint(x / scale)',
-         'np.trunc(x / scale)'),
+         'np.rint(q, out=q)',
+         'np.trunc(q, out=q)'),
         ('static parameters ignored',
          'if scale is None:  # dynamic: the range of this very tensor',
          'if True:'),
@@ -115,8 +119,11 @@ WRONG = {
     ],
     'integer_linear': [
         ('no zero-point correction',
-         'acc += (bias_q - x_zero_point * weight_row_sums).astype(np.int32)',
-         'acc += bias_q.astype(np.int32)'),
+         _OFFSET_LINE,
+         'offset = bias_q'),
+        ('folded bias corrected a second time',
+         _OFFSET_LINE,
+         'offset = bias_q - x_zero_point * (weight_q.sum(axis=1) if weight_row_sums is None else weight_row_sums)'),
         ('zero-point correction with the wrong sign',
          'bias_q - x_zero_point * weight_row_sums',
          'bias_q + x_zero_point * weight_row_sums'),
@@ -242,12 +249,15 @@ RIGHT = {
          'acc = x_q.astype(np.int64) @ weight_q.T.astype(np.int64)'),
         ('corrections in int64, then one conversion',
          _INTEGER_BLOCK,
-         '    acc = acc - x_zero_point * weight_row_sums.astype(np.int64) + bias_q\n'
+         '    acc = acc + (bias_q if weight_row_sums is None else bias_q - x_zero_point * weight_row_sums.astype(np.int64))\n'
          '    return acc.astype(np.float32) * (x_scale * weight_scales)'),
         ('zero point subtracted from the activations first',
          'acc = int_matmul(x_q, weight_q.T)  # (M, N) int32, exact\n'
-         '    acc += (bias_q - x_zero_point * weight_row_sums).astype(np.int32)',
+         f'    {_OFFSET_LINE}\n'
+         '    acc += offset.astype(np.int32)',
          'acc = int_matmul(x_q.astype(np.int16) - x_zero_point, weight_q.T)\n'
+         '    if weight_row_sums is None:  # the folded bias holds -z * r: take it back out\n'
+         '        bias_q = bias_q + x_zero_point * weight_q.sum(axis=1, dtype=np.int64)\n'
          '    acc += bias_q.astype(np.int32)'),
     ],
     'QuantizedLinear': [
