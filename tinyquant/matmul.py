@@ -64,6 +64,12 @@ def _max_abs(q):
     return max(-int(q.min()), int(q.max()))
 
 
+def _dtype_max_abs(q):
+    """The largest magnitude the dtype of integer array `q` can hold (128 for int8), without reading `q`."""
+    info = np.iinfo(q.dtype)
+    return max(-int(info.min), int(info.max))
+
+
 def _check_operands(a_q, b_q):
     """Check two 2-D integer arrays whose inner dimensions match; return them as arrays."""
     a_q = check_integer_array(a_q, name="a_q")
@@ -83,30 +89,33 @@ def _accumulate_exact(a_chunk, b_chunk, out, dtype):
     The caller guarantees that every sum of products of the chunk is an integer that `dtype`
     represents exactly (``exact_chunk_size``). Rows of `a_chunk` and columns of `b_chunk` are
     converted ``BLOCK_ELEMENTS // depth`` at a time, so the float copies never exceed
-    ``BLOCK_ELEMENTS`` elements each, whatever the size of the product. ``astype`` keeps the layout
-    of a transposed view (its default ``order='K'``), so BLAS reads a block of ``W.T`` as the
-    transpose of a row-major block, without a copy.
+    ``BLOCK_ELEMENTS`` elements each, whatever the size of the product. Each block of the result
+    is computed transposed, ``b_block.T @ a_block.T``: for ``b_chunk = w_q.T`` the columns of a
+    block are contiguous rows of ``w_q``, and in a column-major `out` the block of the result is
+    contiguous too, so neither the conversion nor the addition strides through memory. Any layout
+    of `out` gives the same exact result.
     """
     depth = a_chunk.shape[1]
     step = max(1, BLOCK_ELEMENTS // depth)
     for row in range(0, out.shape[0], step):
         rows = slice(row, row + step)
-        a_float = a_chunk[rows].astype(dtype)
+        a_float_t = a_chunk[rows].astype(dtype).T
         for column in range(0, out.shape[1], step):
             columns = slice(column, column + step)
-            product = a_float @ b_chunk[:, columns].astype(dtype)
-            out[rows, columns] += product.astype(np.int32)  # exact integers, |value| <= INT32_MAX
+            product_t = b_chunk[:, columns].T.astype(dtype) @ a_float_t  # (a @ b)[rows, columns].T
+            out[rows, columns] += product_t.T.astype(np.int32)  # exact integers, |value| <= INT32_MAX
 
 
 # %% source/06_integer_matmul/06_integer_matmul.ipynb cell 33
 def int_matmul(a_q, b_q):
     """The exact integer matrix product ``a_q @ b_q`` as int32, through chunked float BLAS.
 
-    Guarded: raises instead of wrapping around when int32 could overflow, judged from the actual
-    largest magnitudes (``K * max|a_q| * max|b_q| > 2**31 - 1``), not from the dtypes. Exact: the
-    inner dimension is split into chunks of ``exact_chunk_size(max|a_q|, max|b_q|)`` (1024 for
-    int8 x int8), each computed by float32 BLAS, where no partial sum can round, and the chunks are
-    added in int32. Operands whose single products exceed 2**24 use float64 chunks. Memory: the
+    Guarded: raises instead of wrapping around when int32 could overflow: ``K * a_max * b_max >
+    2**31 - 1`` with the largest magnitudes the dtypes allow (no pass over the data) when that
+    rules an overflow out, else with the actual largest magnitudes, so that safe products of wide
+    dtypes are accepted. Exact: the inner dimension is split into chunks of
+    ``exact_chunk_size(a_max, b_max)`` (1024 for int8 x int8), each computed by float32 BLAS, where
+    no partial sum can round, and the chunks are added in int32. Operands whose single products exceed 2**24 use float64 chunks. Memory: the
     float copies are made ``BLOCK_ELEMENTS`` at a time, never of the whole of `b_q`.
 
     Parameters
@@ -119,7 +128,7 @@ def int_matmul(a_q, b_q):
     Returns
     -------
     numpy.ndarray
-        int32, shape (M, N): exactly ``a_q.astype(np.int64) @ b_q.astype(np.int64)``.
+        int32, shape (M, N), column-major: exactly ``a_q.astype(np.int64) @ b_q.astype(np.int64)``.
 
     Raises
     ------
@@ -138,12 +147,14 @@ def int_matmul(a_q, b_q):
     array([[16777216]], dtype=int32)
     """
     a_q, b_q = _check_operands(a_q, b_q)
-    a_max, b_max = _max_abs(a_q), _max_abs(b_q)
     depth = a_q.shape[1]
+    a_max, b_max = _dtype_max_abs(a_q), _dtype_max_abs(b_q)  # free: no pass over the data
+    if depth * a_max * b_max > INT32_MAX:  # the dtypes cannot rule out an overflow: read the values
+        a_max, b_max = _max_abs(a_q), _max_abs(b_q)
     if depth * a_max * b_max > INT32_MAX:
         raise ValueError(f"a_q @ b_q could overflow int32: {depth} products of magnitude up to "
                          f"{a_max} * {b_max} can sum to {depth * a_max * b_max} > 2**31 - 1")
-    out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int32)
+    out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int32, order="F")  # column blocks contiguous
     if a_max == 0 or b_max == 0:
         return out
     chunk, dtype = exact_chunk_size(a_max, b_max), np.float32

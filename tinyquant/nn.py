@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from tinyquant.asymmetric import asymmetric_quant_params
-from tinyquant.matmul import INT32_MAX, int_matmul
+from tinyquant.matmul import INT32_MAX, _dtype_max_abs, _max_abs, int_matmul
 from tinyquant.observers import MinMaxObserver
 from tinyquant.per_channel import dequantize_per_channel, quantize_per_channel
 from tinyquant.validate import as_float_array, check_int, check_integer_array, check_scale
@@ -228,17 +228,6 @@ def quantize_bias(bias, input_scale, weight_scales):
 
 
 # %% source/07_quantized_linear/07_quantized_linear.ipynb cell 23
-def _max_magnitude(q):
-    """The largest |value| of an integer array as a Python int (no wrap-around of -128 or -2**31)."""
-    return max(-int(q.min()), int(q.max()))
-
-
-def _dtype_magnitude(q):
-    """The largest |value| the dtype of integer array `q` can hold: 128 for int8, without reading `q`."""
-    info = np.iinfo(q.dtype)
-    return max(-int(info.min), int(info.max))
-
-
 def integer_linear(x_q, x_scale, x_zero_point, weight_q, weight_scales, weight_row_sums, bias_q):
     """A quantized linear layer's arithmetic: integer products, int32 corrections, float32 rescale.
 
@@ -301,12 +290,12 @@ def integer_linear(x_q, x_scale, x_zero_point, weight_q, weight_scales, weight_r
     for name, vector in (("weight_row_sums", weight_row_sums), ("bias_q", bias_q)):
         if vector is not None and vector.shape != (out_features,):
             raise ValueError(f"{name} must have shape ({out_features},), got shape {vector.shape}")
-    reach = x_q.shape[1] * (_max_magnitude(x_q) + abs(x_zero_point))
+    reach = x_q.shape[1] * (_max_abs(x_q) + abs(x_zero_point))
     # int8 weights' dtype bound settles the usual case without a pass over the weights; only when it
     # is too loose (very deep layers, wide dtypes) are they read for their actual largest magnitude.
-    bound = reach * _dtype_magnitude(weight_q) + _max_magnitude(bias_q)
+    bound = reach * _dtype_max_abs(weight_q) + _max_abs(bias_q)
     if bound > INT32_MAX:
-        bound = reach * _max_magnitude(weight_q) + _max_magnitude(bias_q)
+        bound = reach * _max_abs(weight_q) + _max_abs(bias_q)
     if bound > INT32_MAX:
         raise ValueError(f"the int32 accumulator could overflow: its values can reach {bound} > 2**31 - 1")
     acc = int_matmul(x_q, weight_q.T)  # (M, N) int32, exact

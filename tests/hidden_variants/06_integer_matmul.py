@@ -8,6 +8,9 @@ _CORRECTIONS = ('    if b_zp != 0:\n'
                 '    if a_zp != 0:\n'
                 '        acc -= a_zp * b_q.sum(axis=0, dtype=np.int64)[None, :]\n'
                 '    acc += a_q.shape[1] * a_zp * b_zp\n')
+_GUARD_FALLBACK = ('    if depth * a_max * b_max > INT32_MAX:  # the dtypes cannot rule out an overflow: read the values\n'
+                   '        a_max, b_max = _max_abs(a_q), _max_abs(b_q)\n')
+_GUARD_RAISE = 'if depth * a_max * b_max > INT32_MAX:\n        raise'
 _CHUNK_LOOP = ('    for start in range(0, depth, chunk):\n'
                '        _accumulate_exact(a_q[:, start:start + chunk], b_q[start:start + chunk], out, dtype)\n'
                '    return out')
@@ -80,15 +83,14 @@ WRONG = {
     ],
     'int_matmul': [
         ('no overflow guard',
-         'if depth * a_max * b_max > INT32_MAX:',
-         'if False:'),
+         _GUARD_RAISE,
+         'if False:\n        raise'),
         ('guard from the dtypes, not the values',
-         'if depth * a_max * b_max > INT32_MAX:',
-         'if depth * max(-int(np.iinfo(a_q.dtype).min), int(np.iinfo(a_q.dtype).max)) '
-         '* max(-int(np.iinfo(b_q.dtype).min), int(np.iinfo(b_q.dtype).max)) > INT32_MAX:'),
+         _GUARD_FALLBACK,
+         ''),
         ('guard refuses the largest int32',
-         'if depth * a_max * b_max > INT32_MAX:',
-         'if depth * a_max * b_max >= INT32_MAX:'),
+         _GUARD_RAISE,
+         'if depth * a_max * b_max >= INT32_MAX:\n        raise'),
         ('np.abs for the maxima (-128 wraps around)',
          'a_max, b_max = _max_abs(a_q), _max_abs(b_q)',
          'a_max, b_max = int(np.abs(a_q).max()), int(np.abs(b_q).max())'),
@@ -111,11 +113,11 @@ WRONG = {
          _CHUNK_LOOP,
          '    return (a_q @ b_q).astype(np.int32)'),
         ('int16 accumulator',
-         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int32)',
-         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int16)'),
+         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int32, order="F")',
+         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int16, order="F")'),
         ('int64 result',
-         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int32)',
-         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int64)'),
+         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int32, order="F")',
+         'out = np.zeros((a_q.shape[0], b_q.shape[1]), dtype=np.int64, order="F")'),
     ],
     'quantized_matmul': [
         ('ignores the zero points',
@@ -250,6 +252,13 @@ RIGHT = {
         ('a smaller, safe chunk (int8 range) where products fit',
          'chunk, dtype = exact_chunk_size(a_max, b_max), np.float32',
          'chunk, dtype = min(exact_chunk_size(a_max, b_max), 512), np.float32'),
+        ('the actual maxima always, a row-major output (slower, as exact)',
+         '    a_max, b_max = _dtype_max_abs(a_q), _dtype_max_abs(b_q)  # free: no pass over the data\n'
+         + _GUARD_FALLBACK,
+         '    a_max, b_max = _max_abs(a_q), _max_abs(b_q)\n'),
+        ('row-major output',
+         'dtype=np.int32, order="F")',
+         'dtype=np.int32)'),
         ('maxima with np.max of int64 magnitudes',
          'a_max, b_max = _max_abs(a_q), _max_abs(b_q)',
          'a_max, b_max = int(np.abs(a_q.astype(np.int64)).max()), int(np.abs(b_q.astype(np.int64)).max())'),
