@@ -20,6 +20,14 @@ NumPy reports its buffers to tracemalloc; BLAS's internal workspace is not seen.
 Targets (chapter 07, at batch 64, 1024 x 1024): time ratio <= 1.5 (aim 1.0), peak ratio
 <= 0.35. These are benchmark targets, never timed unit tests.
 
+What to expect on the course's 2-core machines: a peak of 0.28 (one float32 block of 128 weight
+rows, the float32 copy of the int8 activations and the int32 accumulator); a time ratio of about
+5-8x at batch 1 (converting 1 MiB of int8 weights costs more than the float layer's matrix-vector
+product), 2-3.5x at batch 8, and 1.5-2x at batch 64 and 512, moving with the load of the machine.
+NumPy has no int8 matrix product: the int8 layer runs the float layer's float32 multiply-adds
+(in blocks) *plus* the weight conversion and the input quantization, so it cannot reach 1.0 here;
+an integer kernel (VNNI, ``sdot``, fbgemm in PyTorch's row) can.
+
 A second table breaks the int8 forward pass down at batch 64 (``breakdown``).
 
 Usage, from the repository root::
