@@ -115,8 +115,9 @@ def int_matmul(a_q, b_q):
     rules an overflow out, else with the actual largest magnitudes, so that safe products of wide
     dtypes are accepted. Exact: the inner dimension is split into chunks of
     ``exact_chunk_size(a_max, b_max)`` (1024 for int8 x int8), each computed by float32 BLAS, where
-    no partial sum can round, and the chunks are added in int32. Operands whose single products exceed 2**24 use float64 chunks. Memory: the
-    float copies are made ``BLOCK_ELEMENTS`` at a time, never of the whole of `b_q`.
+    no partial sum can round, and the chunks are added in int32. Operands whose single products
+    exceed 2**24 use float64 chunks. Memory: the float copies are made ``BLOCK_ELEMENTS`` at a
+    time, never of the whole of `b_q`.
 
     Parameters
     ----------

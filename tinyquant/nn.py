@@ -293,9 +293,10 @@ def integer_linear(x_q, x_scale, x_zero_point, weight_q, weight_scales, weight_r
     reach = x_q.shape[1] * (_max_abs(x_q) + abs(x_zero_point))
     # int8 weights' dtype bound settles the usual case without a pass over the weights; only when it
     # is too loose (very deep layers, wide dtypes) are they read for their actual largest magnitude.
-    bound = reach * _dtype_max_abs(weight_q) + _max_abs(bias_q)
+    bias_max = _max_abs(bias_q)
+    bound = reach * _dtype_max_abs(weight_q) + bias_max
     if bound > INT32_MAX:
-        bound = reach * _max_abs(weight_q) + _max_abs(bias_q)
+        bound = reach * _max_abs(weight_q) + bias_max
     if bound > INT32_MAX:
         raise ValueError(f"the int32 accumulator could overflow: its values can reach {bound} > 2**31 - 1")
     acc = int_matmul(x_q, weight_q.T)  # (M, N) int32, exact
