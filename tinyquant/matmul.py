@@ -3,7 +3,7 @@
 
 __all__ = ['INT32_MAX', 'BLOCK_ELEMENTS', 'exact_chunk_size', 'int_matmul', 'quantized_matmul']
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 26
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 28
 import numpy as np
 
 from tinyquant.validate import check_int, check_integer_array, check_scale
@@ -14,7 +14,7 @@ INT32_MAX = 2 ** 31 - 1
 BLOCK_ELEMENTS = 2 ** 17
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 27
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 29
 def exact_chunk_size(a_max, b_max, mantissa_bits=24):
     """The largest K such that every sum of K products |a| <= a_max, |b| <= b_max is exact in float.
 
@@ -58,7 +58,7 @@ def exact_chunk_size(a_max, b_max, mantissa_bits=24):
     return 2 ** mantissa_bits // (a_max * b_max)
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 32
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 34
 def _max_abs(q):
     """The largest magnitude in integer array `q`, as a Python int (no int8 wrap-around of -128)."""
     return max(-int(q.min()), int(q.max()))
@@ -106,7 +106,7 @@ def _accumulate_exact(a_chunk, b_chunk, out, dtype):
             out[rows, columns] += product_t.T.astype(np.int32)  # exact integers, |value| <= INT32_MAX
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 33
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 35
 def int_matmul(a_q, b_q):
     """The exact integer matrix product ``a_q @ b_q`` as int32, through chunked float BLAS.
 
@@ -166,7 +166,7 @@ def int_matmul(a_q, b_q):
     return out
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 41
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 43
 def _check_zero_point(zero_point, q, name):
     """Check an integer zero point within the range of ``q.dtype``; return it as int."""
     info = np.iinfo(q.dtype)
@@ -189,7 +189,7 @@ def _check_column_scales(scale, columns, name="b_scale"):
     return array
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 43
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 45
 def quantized_matmul(a_q, a_scale, b_q, b_scale, a_zp=0, b_zp=0):
     """Float result of the product of two quantized matrices, with zero-point corrections.
 

@@ -3,7 +3,7 @@
 
 __all__ = ['SHIFT_RANGE', 'quantize_multiplier', 'requantize', 'quantized_matmul_production']
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 50
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 52
 import math
 
 import numpy as np
@@ -16,7 +16,7 @@ from tinyquant.validate import check_int, check_integer_array, check_num_bits, c
 SHIFT_RANGE = (-32, 30)  # total right shifts 31 - shift of 1 to 63 bits, on int64
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 51
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 53
 def quantize_multiplier(m):
     """A real multiplier as a 31-bit fixed-point integer and a power-of-two shift (gemmlowp style).
 
@@ -64,7 +64,7 @@ def quantize_multiplier(m):
     return m0, shift
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 56
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 58
 def requantize(acc, m0, shift, zero_point=0, num_bits=8):
     """int32 accumulators to `num_bits`-bit integers with a fixed-point multiplier (gemmlowp style).
 
@@ -122,7 +122,7 @@ def requantize(acc, m0, shift, zero_point=0, num_bits=8):
     return q.astype(quantized_dtype(num_bits))
 
 
-# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 63
+# %% source/06_integer_matmul/06_integer_matmul.ipynb cell 65
 def quantized_matmul_production(x_q, w_q, x_scale, w_scale, output_scale, x_zp=0, output_zp=0, num_bits=8):
     """int8 in, int8 out: integer product, zero-point correction, fixed-point requantization.
 
