@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 JUPYTER_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test release check grade progress bench clean
+.PHONY: lab test release check grade progress bench clean sandbox
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(JUPYTER_ROOT) --ServerApp.root_dir=$(CURDIR) \
 		--LabApp.default_url=/lab/tree/release/01_why_quantize/01_why_quantize.ipynb
 
-test: $(STAMP)
+# Grading runs each submission in a bubblewrap sandbox: as root, this installs bubblewrap and
+# creates the grading user; as another user it says what is missing.
+sandbox: $(STAMP)
+	$(BIN)/python -m course.sandbox setup
+
+test: $(STAMP) sandbox
 	$(BIN)/python -m pytest
 
 release: $(STAMP)
@@ -28,7 +33,7 @@ release: $(STAMP)
 check: $(STAMP)
 	$(BIN)/python -m course check
 
-grade: $(STAMP)
+grade: $(STAMP) sandbox
 	$(BIN)/python -m course grade
 
 progress: $(STAMP)
@@ -38,4 +43,5 @@ bench: $(STAMP)
 	for bench in benchmarks/bench_*.py; do $(BIN)/python $$bench || exit 1; done
 
 clean:
-	rm -rf $(VENV) autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db
+	rm -rf $(VENV) autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db \
+		autograder/grades.csv autograder/grading-report.csv

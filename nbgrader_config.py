@@ -1,7 +1,7 @@
 """nbgrader configuration for the tinyquant course (run nbgrader from the repo root)."""
-from course.preprocessors import DropDuplicateGradeIds, HideHiddenTests, RestoreMissingCells
+from course.preprocessors import SandboxedGrading
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, GetGrades, OverwriteKernelspec
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades, SaveAutoGrades
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
@@ -17,19 +17,14 @@ c.CourseDirectory.db_url = "sqlite:///" + c.CourseDirectory.root + "/autograder/
 # Only notebooks are course material; helper files stay out of release/ and submissions.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
 
-# A looping submission stops here and scores 0 for the cells that did not finish.
-c.Execute.timeout = 60
-c.Execute.interrupt_on_timeout = True
-# A cell that stays busy after the interrupt (e.g. inside a C extension) must not lose the whole
-# submission: nbgrader's default raises and drops it; we let grading go on with what it has.
-c.Execute.raise_on_iopub_timeout = False
+# Autograding never runs a learner's code in nbgrader's kernel: SandboxedGrading runs it in a
+# sandbox and decides every point in the grader's own process (course/job.py), restoring
+# locked, test and deleted cells itself. nbgrader records the scores, as with its Execute.
+c.Autograde.sanitize_preprocessors = []
+c.Autograde.autograde_preprocessors = [SandboxedGrading, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# Seconds per cell and per call of a learner's code: a looping cell stops here and scores what
+# the rest of the notebook earns.
+c.SandboxedGrading.timeout = 60
 
-# Deleted or edited test and locked cells are restored from the gradebook before grading.
-c.OverwriteCells.add_missing_cells = True
-# Neither a learner's copy of a graded cell (nbgrader #1083) nor a deleted cell next to a
-# deleted or locked one may crash grading: see course/preprocessors.py.
-c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateGradeIds, OverwriteKernelspec,
-                                      RestoreMissingCells, CheckCellMetadata]
-
-# Feedback must not reveal hidden tests (nbgrader #917, #1363): mask them and their tracebacks.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback: the graded notebook as the job made it (hidden tests are not in it), with scores.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]

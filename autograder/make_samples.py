@@ -9,6 +9,9 @@ For every chapter, made from its release notebook (as a learner receives it):
   solution cell duplicated: grading must restore the tests and score it as ``mistakes``;
 - ``looper``: perfect, except that one exercise never returns: grading must stop it at the
   timeout and still score everything else.
+
+And, in ``attacks/``, submissions of chapter 02 that try to fool or abuse the grader
+(``ATTACKS``), each with the score it must get.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from course.notebooks import (SOLUTION_DELIMITERS, chapters, is_test_cell,  # no
 import nbformat  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
+ATTACK_SAMPLES = Path(__file__).resolve().parent / "attacks"
 
 # chapter → {grade_id of a solution cell: (correct code, plausible wrong code)}
 MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
@@ -163,6 +167,135 @@ def looping(chapter: str):
     return nb
 
 
+# ----------------------------------------------------------------------------- attacks
+# Submissions of chapter 02 that try to fool or abuse the grader (issue 13's table). Each is
+# (base sample, where its code goes, the code, the score it must get). "first": a new cell
+# before the first code cell; "last": a new cell at the end; "each answer": appended to every
+# answer cell; "last answer": appended to the last answer cell. The destructive ones aim at
+# paths the test makes (/tmp/tinyquant-victim-*), never at the repository.
+ATTACK_CHAPTER = "02_symmetric"
+ATTACKS: dict[str, tuple[str, str, str, str]] = {
+    "ast-transformer": ("blank", "first", """\
+import ast
+
+class _SwallowEverything(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
+        return node
+
+get_ipython().ast_transformers.append(_SwallowEverything())""", "blank"),
+    "input-transformer": ("blank", "first", """\
+def _no_asserts(lines):
+    return ["pass\\n"] if any("assert" in line for line in lines) else lines
+
+get_ipython().input_transformers_cleanup.append(_no_asserts)""", "blank"),
+    "patched-comparisons": ("mistakes", "first", """\
+import math
+import numpy
+import numpy.testing
+
+numpy.array_equal = numpy.allclose = lambda *args, **kwargs: True
+numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.shape(a), dtype=bool)
+math.isclose = lambda *args, **kwargs: True
+for _name in dir(numpy.testing):
+    if _name.startswith("assert_"):
+        setattr(numpy.testing, _name, lambda *args, **kwargs: None)""", "mistakes"),
+    "always-equal-array": ("blank", "last", """\
+import numpy as np
+
+class AlwaysEqual(np.ndarray):
+    def __eq__(self, other):
+        return True
+    __ne__ = lambda self, other: False
+    def tolist(self):
+        return self
+    def __array_function__(self, func, types, args, kwargs):
+        return True
+
+_anything = np.zeros(4).view(AlwaysEqual)
+for _name in ("symmetric_quant_params", "quantize_int8", "dequantize_int8", "quantize_symmetric",
+              "quantization_error", "quantize_symmetric_pure", "dequantize_symmetric_pure",
+              "quantization_error_pure", "quantize_symmetric_chunked"):
+    globals()[_name] = lambda *args, **kwargs: _anything""", "blank"),
+    "fake-hypothesis": ("blank", "first", """\
+import sys
+from pathlib import Path
+
+Path("hypothesis.py").write_text("def given(*a, **k):\\n    return lambda f: (lambda *x, **y: None)\\n"
+                                 "settings = strategies = given\\n")
+sys.modules.pop("hypothesis", None)
+sys.path.insert(0, ".")""", "blank"),
+    "reference-import": ("blank", "each answer", "from tinyquant import *\nfrom tinyquant.pure import *", "blank"),
+    "exit": ("perfect", "last answer", "exit()", "perfect"),
+    "os-exit": ("perfect", "last", "import os\nos._exit(3)", "perfect"),
+    "foreign-cell": ("perfect", "foreign", "", "perfect"),
+    "spy": ("perfect", "first", """\
+import glob
+from pathlib import Path
+
+import tinyquant
+
+def _spy(info):
+    print("SPY", info.raw_cell[:2000])
+
+get_ipython().events.register("pre_run_cell", _spy)
+print("package root:", Path(tinyquant.__file__).parents[1], sorted(p.name for p in Path(tinyquant.__file__).parents[1].iterdir()))
+for top in ("/work", "/root", "/home", "/opt", "/job", "/tmp", "/srv", "/mnt"):
+    for pattern in ("/**/source/**/*.ipynb", "/**/gradebook.db", "/**/02_symmetric.ipynb"):
+        print(top + pattern, glob.glob(top + pattern, recursive=True)[:5])""", "perfect"),
+    "tamper-package": ("perfect", "first", """\
+import tinyquant.validate
+
+try:
+    with open(tinyquant.validate.__file__, "a") as module:
+        module.write("\\nraise SystemExit('sabotaged')\\n")
+except OSError as error:
+    print("could not write:", error)""", "perfect"),
+    "vandal": ("blank", "first", """\
+import glob
+import shutil
+
+for victim in glob.glob("/tmp/tinyquant-victim-*"):
+    shutil.rmtree(victim, ignore_errors=True)
+for top in ("/work", "/root", "/home", "/opt", "/tmp", "/srv", "/mnt"):
+    for victim in glob.glob(top + "/**/submitted", recursive=True):
+        shutil.rmtree(victim, ignore_errors=True)""", "blank"),
+    "lingerer": ("perfect", "first", """\
+import subprocess
+
+for _ in range(20):
+    subprocess.Popen(["sleep", "600"], start_new_session=True)
+print("x" * 200_000_000)""", "perfect"),
+    "script": ("perfect", "first", """\
+from IPython.display import HTML, Javascript, display
+
+display(HTML("<script>document.title = 'pwned'</script><b>bold</b>"))
+display(Javascript("alert('pwned')"))""", "perfect"),
+}
+
+
+def attack(name: str):
+    base, where, code, _ = ATTACKS[name]
+    nb = {"perfect": perfect, "mistakes": with_mistakes, "blank": lambda c: read(release_notebook(c))}[base](ATTACK_CHAPTER)
+    answers = [i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+    if where == "first":
+        first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        nb.cells.insert(first, nbformat.v4.new_code_cell(code, id=f"attack-{name}"))
+    elif where == "last":
+        nb.cells.append(nbformat.v4.new_code_cell(code, id=f"attack-{name}"))
+    elif where == "each answer":
+        for i in answers:
+            nb.cells[i].source += "\n" + code
+    elif where == "last answer":
+        nb.cells[answers[-1]].source += "\n" + code
+    elif where == "foreign":  # a graded cell copied from chapter 03's release, metadata and all
+        foreign = copy.deepcopy(next(c for c in read(release_notebook("03_asymmetric")).cells if is_test_cell(c)))
+        foreign["id"] = "foreign-cell"
+        nb.cells.insert(answers[0] + 1, foreign)
+    return nb
+
+
 def samples() -> dict[Path, nbformat.NotebookNode]:
     made = {}
     for chapter in chapters():
@@ -173,6 +306,8 @@ def samples() -> dict[Path, nbformat.NotebookNode]:
             kinds["looper"] = looping
         for student, make in kinds.items():
             made[SAMPLES / student / chapter / f"{chapter}.ipynb"] = make(chapter)
+    for name in ATTACKS:
+        made[ATTACK_SAMPLES / name / ATTACK_CHAPTER / f"{ATTACK_CHAPTER}.ipynb"] = attack(name)
     return made
 
 

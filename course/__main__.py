@@ -21,8 +21,9 @@ def parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("check", help="release/ and tinyquant/ in sync with source/, no leaks")
     p.set_defaults(run=check.main)
 
-    p = verbs.add_parser("grade", help="autograde autograder/submitted, export CSV, feedback")
-    p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: config)")
+    p = verbs.add_parser("grade", help="autograde autograder/submitted (sandboxed), export CSV, feedback")
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell and per call (default: 60)")
+    p.add_argument("--workers", type=int, default=None, help="jobs at once (default: the machine's cores)")
     p.set_defaults(run=grade.main)
 
     p = verbs.add_parser("progress", help="a learner's progress: exported, visible tests pass")

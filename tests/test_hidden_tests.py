@@ -1,9 +1,12 @@
-"""The hidden tests fail plausible wrong answers and pass correct answers in other styles.
+"""The hidden tests fail plausible wrong answers and pass correct answers in other styles,
+through the grader's own path: the learner's code in the sandbox, the checks in the grader.
 
-Each source notebook runs once in an in-process IPython shell. Then, for each variant, the
-exercise's solution cell is re-run with one edit (``old`` → ``new`` in its code) and the
-exercise's hidden-test cell is run against it; the original cell is restored afterwards.
-Functions that call the edited one see the edit too, as they would in a submission.
+Each chapter's model answers (the ``perfect`` sample) run once in a sandboxed learner
+process, and the grader replays the source notebook against them (``course.job``). Then, for
+each variant, the exercise's solution cell is run again in the learner's process with one
+edit (``old`` -> ``new`` in its code) and the grader runs the exercise's hidden-test cell
+against it; the original cell is restored afterwards. Functions that call the edited one see
+the edit too, as they would in a submission.
 
 Each chapter has ``hidden_variants/NN_slug.py`` with two tables: WRONG, plausible wrong
 answers the hidden tests must fail, and RIGHT, correct answers in other styles they must
@@ -11,13 +14,20 @@ pass. Both map an exercise (its solution cell's grade id) to [(what the learner 
 new)]: the solution with ``old`` replaced by ``new``.
 """
 import importlib.util
-from contextlib import chdir
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
-from course.notebooks import HIDDEN_TEST_DELIMITERS, chapters, nbgrader_meta, read, source_notebook
+from course.job import LearnerRun, Settings, chapter_modules, job_package
+from course.replay import Replay, exercise_names
+from course.restore import restore
+from course.notebooks import (AUTOGRADER, HIDDEN_TEST_DELIMITERS, chapters, nbgrader_meta, read,
+                              release_notebook, source_notebook)
+
+sys.path.insert(0, str(AUTOGRADER))
+import make_samples  # noqa: E402
 
 VARIANTS = Path(__file__).parent / "hidden_variants"
 
@@ -30,41 +40,42 @@ def load_variants(chapter: str):
     return module.WRONG, module.RIGHT
 
 
-class Shell(InteractiveShell):
-    def enable_gui(self, gui=None):
-        """`%matplotlib inline` asks for no GUI event loop; the plain shell lacks this hook."""
+class RemoteSession:
+    """A chapter's model answers in a sandboxed process, and the grader's replay against them."""
 
-
-class NotebookSession:
-    """A source notebook run once in-process, whose exercises can be swapped and re-tested."""
-
-    def __init__(self, chapter: str):
-        self.path = source_notebook(chapter)
-        self.nb = read(self.path)
-        self.shell = Shell()
-        for cell in self.nb.cells:
-            if cell.cell_type == "code" and "skip-execution" not in cell.metadata.get("tags", []):
-                assert self.run(cell.source), f"{chapter}: a cell fails as written:\n{cell.source[:300]}"
-
-    def run(self, code: str) -> bool:
-        with chdir(self.path.parent):
-            return self.shell.run_cell(code, silent=True).success
+    def __init__(self, chapter: str, scratch: Path):
+        self.source = read(source_notebook(chapter))
+        nb, _ = restore(make_samples.perfect(chapter), read(release_notebook(chapter)))
+        settings, notes = Settings(cell_timeout=60), []
+        scratch.mkdir()
+        self.replay = Replay(self.source, None, settings.test_timeout)
+        self.run = LearnerRun(nb, scratch, job_package(chapter, scratch), exercise_names(self.source),
+                              settings, notes, self.replay.shell.user_ns, chapter_modules(chapter))
+        self.replay.learner_factory = self.run.get
+        failed = {grade_id: repr(error) for grade_id, (passed, _, error, _) in self.replay.verdicts().items()
+                  if not passed}
+        assert not failed and not notes, f"{chapter}: the model answers fail {failed} {notes}"
 
     def cell(self, grade_id: str) -> int:
-        return next(i for i, c in enumerate(self.nb.cells) if nbgrader_meta(c).get("grade_id") == grade_id)
+        return next(i for i, c in enumerate(self.source.cells) if nbgrader_meta(c).get("grade_id") == grade_id)
 
     def hidden_tests_pass(self, exercise: str, old: str, new: str) -> bool:
         index = self.cell(exercise)
-        solution = self.nb.cells[index].source
+        solution = self.source.cells[index].source
         assert old in solution, f"{exercise}: {old!r} is not in its solution"
-        hidden = next(c.source for c in self.nb.cells[index + 1:]
-                      if HIDDEN_TEST_DELIMITERS[0] in c.source)
+        hidden = next(c.source for c in self.source.cells[index + 1:] if HIDDEN_TEST_DELIMITERS[0] in c.source)
+        learner = self.run.get()
         try:
             # A variant that does not even define its function would "fail" for the wrong reason.
-            assert self.run(solution.replace(old, new)), f"{exercise}: the variant does not run"
-            return self.run(hidden)
+            assert learner.run_cell(solution.replace(old, new)), f"{exercise}: the variant does not run"
+            self.replay.stand_ins_of = None  # an exercise that is a value is fetched again
+            return self.replay.test(hidden)[0]
         finally:
-            assert self.run(solution)
+            assert self.run.get().run_cell(solution)
+            self.replay.stand_ins_of = None
+
+    def close(self):
+        self.run.stop()
 
 
 @pytest.fixture(scope="module", params=chapters())
@@ -74,7 +85,11 @@ def chapter(request):
 
 @pytest.fixture(scope="module")
 def session(chapter):
-    return NotebookSession(chapter)
+    with tempfile.TemporaryDirectory() as scratch:
+        Path(scratch).chmod(0o755)
+        session = RemoteSession(chapter, Path(scratch) / "job")
+        yield session
+        session.close()
 
 
 def test_every_chapter_has_variants(chapter):
