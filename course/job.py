@@ -35,8 +35,8 @@ from . import sandbox
 from .export import PURE_PACKAGE, exported_cells, render_init, render_module
 from .notebooks import (ROOT, chapters, is_test_cell, nbgrader_meta, read, release_notebook,
                         source_notebook)
-from .remote import Learner, start_worker
-from .replay import Replay, exercise_names
+from .remote import Learner, RemoteFailure, start_worker
+from .replay import Replay, Verdict, exercise_names
 from .restore import restore
 
 HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
@@ -251,16 +251,21 @@ class LearnerRun:
             self.learner.stop()
 
 
-def verdict_outputs(cell, passed: bool, printed: str, error: BaseException | None, learner) -> list:
+def verdict_outputs(cell, verdict: Verdict) -> list:
     """What a test cell shows in the graded notebook: the grader's own run of it."""
-    hidden = "Hidden tests" in cell.source or cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("hidden")
+    passed, printed, error, failure = verdict.passed, verdict.printed, verdict.error, verdict.failure
+    hidden = "Hidden tests" in cell.source or nbgrader_meta(cell).get("grade_id", "").startswith("hidden")
     if hidden:
         if passed:
             return [new_output("stream", name="stdout", text="✅ Hidden tests passed.\n")]
-        failure = learner.last_failure if learner is not None else None
-        cause = f": your {failure[0]} raised {failure[1]}" if failure else ""
-        return [new_output("error", ename=type(error).__name__, evalue=f"a hidden test failed{cause}",
-                           traceback=[])]
+        # Name the learner's function only when its exception is what stopped the test (not
+        # one it raised as expected before an assertion failed).
+        stopped_by_it = failure and (type(error).__name__ == failure[1] or isinstance(error, RemoteFailure))
+        cause = f": your {failure[0]} raised {failure[1]}" if stopped_by_it else ""
+        # nbconvert shows an error by its traceback lines: the verdict is the only line.
+        verdict = f"a hidden test failed{cause}"
+        return [new_output("error", ename=type(error).__name__, evalue=verdict,
+                           traceback=[f"{type(error).__name__}: {verdict}"])]
     outputs = [new_output("stream", name="stdout", text=printed[:20_000])] if printed else []
     if not passed:
         outputs.append(new_output("error", ename=type(error).__name__, evalue=str(error)[:2000],
@@ -294,17 +299,18 @@ def grade_notebook(submitted: Path, chapter: str, workdir: Path, settings: Setti
     finally:
         run.stop()
     scores, errors = {}, {}
-    for grade_id, (passed, _, error, where) in verdicts.items():
-        if not passed:
-            errors[grade_id] = f"{type(error).__name__}: {str(error)[:300]}" + (f"\n{where}" if where else "")
+    for grade_id, verdict in verdicts.items():
+        if not verdict.passed:
+            errors[grade_id] = f"{type(verdict.error).__name__}: {str(verdict.error)[:300]}" + (
+                f"\n{verdict.where}" if verdict.where else "")
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if cell.cell_type != "code":
             continue
         if is_test_cell(cell):
-            passed, printed, error, _ = verdicts.get(meta["grade_id"], (False, "", RuntimeError("not run"), ""))
-            cell.outputs = verdict_outputs(cell, passed, printed, error, run.learner)
-            scores[meta["grade_id"]] = [float(meta["points"]) if passed else 0.0, float(meta["points"])]
+            verdict = verdicts.get(meta["grade_id"], Verdict(False, "", RuntimeError("not run")))
+            cell.outputs = verdict_outputs(cell, verdict)
+            scores[meta["grade_id"]] = [float(meta["points"]) if verdict.passed else 0.0, float(meta["points"])]
         else:
             cell.outputs = run.outputs.get(index, [])
     return JobResult(chapter, nb, scores, notes, settings.isolated, time.monotonic() - started, errors)

@@ -12,6 +12,7 @@ import io
 import signal
 import sys
 import tracemalloc
+from dataclasses import dataclass
 
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -94,6 +95,18 @@ def exercise_names(source) -> set[str]:
             if cell.cell_type == "code" and nbgrader_meta(cell).get("solution")
             for name in defined_names(cell.source)
             if not name.startswith("_") and not name.isupper()}
+
+
+@dataclass
+class Verdict:
+    """A test cell's result: what it printed, the exception that stopped it, and, if the
+    learner's code raised one during the cell, (what was called, the exception's type) and
+    where in their code (for the instructor)."""
+    passed: bool
+    printed: str
+    error: BaseException | None
+    failure: tuple[str, str] | None = None
+    where: str = ""
 
 
 class GraderShell(InteractiveShell):
@@ -179,9 +192,8 @@ class Replay:
         ns.update(self.stand_ins)
         ns.update({name: remote for name in self.tracemalloc_names})
 
-    def verdicts(self) -> dict[str, tuple[bool, str, BaseException | None, str]]:
-        """grade id of each test cell -> (passed, what it printed, its exception, and where in
-        the learner's code an exception from there was raised)."""
+    def verdicts(self) -> dict[str, Verdict]:
+        """The verdict of each test cell, by grade id."""
         results, needed = {}, cells_the_tests_need(self.source)
         for index, cell in enumerate(self.source.cells):
             if index not in needed or "skip-execution" in cell.metadata.get("tags", []):
@@ -200,7 +212,7 @@ class Replay:
     def test(self, code: str):
         learner = self.learner_factory()
         if learner is None:
-            return False, "", RemoteFailure("your notebook could not be run"), ""
+            return Verdict(False, "", RemoteFailure("your notebook could not be run"))
         learner.last_failure = None
         self.printed = ""
 
@@ -219,5 +231,5 @@ class Replay:
             self.stand_in_mode(None)
         if isinstance(error, TestTimeout):
             error = TimeoutError(f"the test cell ran past {self.test_timeout} s")
-        where = learner.last_traceback if error is not None and learner.last_failure else ""
-        return error is None, self.printed, error, where
+        failure = learner.last_failure if error is not None else None
+        return Verdict(error is None, self.printed, error, failure, learner.last_traceback if failure else "")

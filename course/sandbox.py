@@ -103,7 +103,7 @@ def folders_for(binds: list[str]) -> list[str]:
     """Readable parent folders for the mount points (bwrap, as root, would make them 0700)."""
     targets = [binds[i + 2] for i, arg in enumerate(binds) if arg in ("--bind", "--ro-bind")]
     parents = sorted({str(parent) for target in targets for parent in Path(target).parents
-                      if str(parent) != "/" and str(parent) not in ("/usr", "/etc")})
+                      if str(parent) not in ("/", "/usr", "/etc", "/tmp")})
     return [arg for parent in parents for arg in ("--perms", "0755", "--dir", parent)]
 
 
@@ -118,9 +118,11 @@ def wrap(job: Path, lib: Path | None, limits: Limits | None) -> list[str]:
     if lib is not None:
         binds += ["--ro-bind", str(lib), INSIDE_LIB]
     binds += ["--bind", str(job), INSIDE_JOB]
-    args = [bwrap(), *namespaces, "--die-with-parent", "--new-session", *folders_for(binds), *binds,
-            "--proc", "/proc", "--dev", "/dev",
+    # The private /tmp first: a venv or course folder under /tmp (a fresh clone in CI) is then
+    # bound on top of it instead of being hidden by it.
+    args = [bwrap(), *namespaces, "--die-with-parent", "--new-session",
             "--size", str((limits or Limits()).tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp",
+            *folders_for(binds), *binds, "--proc", "/proc", "--dev", "/dev",
             "--chdir", INSIDE_JOB, "--clearenv"]
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp",
            "PYTHONPATH": f"{INSIDE_LIB}:{INSIDE_COURSE}", "PYTHONDONTWRITEBYTECODE": "1",

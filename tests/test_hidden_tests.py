@@ -52,8 +52,8 @@ class RemoteSession:
         self.run = LearnerRun(nb, scratch, job_package(chapter, scratch), exercise_names(self.source),
                               settings, notes, self.replay.shell.user_ns, chapter_modules(chapter))
         self.replay.learner_factory = self.run.get
-        failed = {grade_id: repr(error) for grade_id, (passed, _, error, _) in self.replay.verdicts().items()
-                  if not passed}
+        failed = {grade_id: repr(verdict.error) for grade_id, verdict in self.replay.verdicts().items()
+                  if not verdict.passed}
         assert not failed and not notes, f"{chapter}: the model answers fail {failed} {notes}"
 
     def cell(self, grade_id: str) -> int:
@@ -69,7 +69,7 @@ class RemoteSession:
             # A variant that does not even define its function would "fail" for the wrong reason.
             assert learner.run_cell(solution.replace(old, new)), f"{exercise}: the variant does not run"
             self.replay.stand_ins_of = None  # an exercise that is a value is fetched again
-            return self.replay.test(hidden)[0]
+            return self.replay.test(hidden).passed
         finally:
             assert self.run.get().run_cell(solution)
             self.replay.stand_ins_of = None
