@@ -74,9 +74,9 @@ def render_module(module: str, cells: list[tuple[int, str]], notebook: str) -> s
     return header + body
 
 
-def module_path(module: str) -> Path:
+def module_path(module: str, package: Path = PACKAGE) -> Path:
     parts = module.split(".")
-    return PACKAGE.joinpath(*parts[:-1], parts[-1] + ".py")
+    return package.joinpath(*parts[:-1], parts[-1] + ".py")
 
 
 def write_if_changed(path: Path, text: str) -> bool:
@@ -87,11 +87,11 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def rendered_notebook(path: Path) -> dict[Path, str]:
+def rendered_notebook(path: Path, package: Path = PACKAGE) -> dict[Path, str]:
     """The module files one notebook exports, as {path: text}."""
     path = Path(path).resolve()
     notebook = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
-    return {module_path(module): render_module(module, cells, notebook)
+    return {module_path(module, package): render_module(module, cells, notebook)
             for module, cells in exported_cells(read(path)).items()}
 
 
@@ -117,20 +117,23 @@ def render_init(package: str, modules: list[str]) -> str:
     return "\n".join([header, *imports]) + "\n"
 
 
-def rendered_inits() -> dict[Path, str]:
-    """``tinyquant/__init__.py`` re-exports the NumPy modules, ``tinyquant/pure`` the others."""
-    modules = course_modules()
+def rendered_inits(modules: list[str] | None = None, package: Path = PACKAGE) -> dict[Path, str]:
+    """``tinyquant/__init__.py`` re-exports the NumPy modules, ``tinyquant/pure`` the others
+    (`modules`: every module of the course by default)."""
+    modules = course_modules() if modules is None else modules
     pure = [m.split(".", 1)[1] for m in modules if m.startswith(PURE_PACKAGE + ".")]
-    return {PACKAGE / "__init__.py": render_init("", [m for m in modules if "." not in m]),
-            PACKAGE / PURE_PACKAGE / "__init__.py": render_init(PURE_PACKAGE, pure)}
+    return {package / "__init__.py": render_init("", [m for m in modules if "." not in m]),
+            package / PURE_PACKAGE / "__init__.py": render_init(PURE_PACKAGE, pure)}
 
 
-def rendered_package() -> dict[Path, str]:
-    """Every file of ``tinyquant/`` as the source notebooks define it."""
-    files = {}
-    for chapter in chapters():
-        files.update(rendered_notebook(source_notebook(chapter)))
-    return files | rendered_inits()
+def rendered_package(notebooks: list[Path] | None = None, package: Path = PACKAGE) -> dict[Path, str]:
+    """Every file of a ``tinyquant`` made from `notebooks`, one per chapter in course order
+    (the source notebooks by default: the reference package), under `package`."""
+    files, modules = {}, []
+    for notebook in notebooks or [source_notebook(chapter) for chapter in chapters()]:
+        files.update(rendered_notebook(notebook, package))
+        modules += [m for m in exported_cells(read(notebook)) if m not in modules]
+    return files | rendered_inits(modules, package)
 
 
 def write(files: dict[Path, str]) -> list[Path]:

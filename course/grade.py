@@ -17,7 +17,6 @@ Expects nbgrader's layout under the work folder (``autograder/`` by default):
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import shutil
@@ -133,15 +132,13 @@ def intake(submitted: Path, staging: Path, limit: int) -> dict[tuple[str, str], 
 
 # ---------------------------------------------------------------------------------- jobs
 def run_job(args) -> dict:
-    """One job, in a worker process: the graded notebook and result.json in `out`."""
+    """One job, in a worker process: the graded notebook in `out`; returns its summary."""
     staged, chapter, scratch, out, settings, cache = args
     result = grade_notebook(Path(staged), chapter, Path(scratch), settings, Path(cache))
     Path(out).mkdir(parents=True, exist_ok=True)
     nbformat.write(result.notebook, Path(out) / "graded.ipynb")
-    summary = result.summary() | {"errors": result.errors}
-    (Path(out) / "result.json").write_text(json.dumps(summary, indent=1))
     shutil.rmtree(scratch, ignore_errors=True)
-    return summary
+    return result.summary()
 
 
 def run_jobs(submissions, staging: Path, results: Path, settings: Settings, workers: int) -> dict:

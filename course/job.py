@@ -23,6 +23,7 @@ import binascii
 import copy
 import hashlib
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,15 +33,12 @@ import nbformat
 from nbformat.v4 import new_output
 
 from . import sandbox
-from .export import PURE_PACKAGE, exported_cells, render_init, render_module
-from .notebooks import (ROOT, chapters, is_test_cell, nbgrader_meta, read, release_notebook,
+from .export import exported_cells, rendered_package
+from .notebooks import (HIDDEN_TEST_DELIMITERS, chapters, is_test_cell, nbgrader_meta, read, release_notebook,
                         source_notebook)
 from .remote import Learner, RemoteFailure, start_worker
 from .replay import Replay, Verdict, exercise_names
 from .restore import restore
-
-HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
-
 
 @dataclass
 class Settings:
@@ -67,19 +65,10 @@ def job_package(chapter: str, cache: Path) -> Path:
     reference code of this chapter; the worker puts the learner's own definitions into this
     chapter's modules as the notebook runs (``chapter_modules``), as their export would."""
     names = chapters()
-    files: dict[str, str] = {}
-    modules: list[str] = []
-    for other in names:
-        reference = names.index(other) < names.index(chapter)
-        path = source_notebook(other) if reference else release_notebook(other)
-        notebook = path.relative_to(ROOT).as_posix()
-        for module, cells in exported_cells(read(path)).items():
-            parts = module.split(".")
-            files["/".join(parts[:-1] + [parts[-1] + ".py"])] = render_module(module, cells, notebook)
-            modules += [module] if module not in modules else []
-    pure = [m.split(".", 1)[1] for m in modules if m.startswith(PURE_PACKAGE + ".")]
-    files["__init__.py"] = render_init("", [m for m in modules if "." not in m])
-    files[f"{PURE_PACKAGE}/__init__.py"] = render_init(PURE_PACKAGE, pure)
+    notebooks = [source_notebook(other) if names.index(other) < names.index(chapter) else release_notebook(other)
+                 for other in names]
+    files = {path.relative_to(Path("tinyquant")).as_posix(): text
+             for path, text in rendered_package(notebooks, Path("tinyquant")).items()}
     digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
     lib = cache / f"{chapter}-{digest}"
     if not lib.exists():
@@ -153,7 +142,6 @@ class JobResult:
     notes: list[str]
     isolated: bool
     seconds: float
-    errors: dict[str, str] = field(default_factory=dict)  # for the instructor, never the learner
 
     def summary(self) -> dict:
         return {"chapter": self.chapter, "scores": self.scores, "notes": self.notes,
@@ -251,10 +239,10 @@ class LearnerRun:
             self.learner.stop()
 
 
-def verdict_outputs(cell, verdict: Verdict) -> list:
-    """What a test cell shows in the graded notebook: the grader's own run of it."""
+def verdict_outputs(verdict: Verdict, hidden: bool) -> list:
+    """What a test cell shows in the graded notebook: the grader's own run of it; of hidden
+    tests, only whether they passed and which of the learner's functions stopped them."""
     passed, printed, error, failure = verdict.passed, verdict.printed, verdict.error, verdict.failure
-    hidden = "Hidden tests" in cell.source or nbgrader_meta(cell).get("grade_id", "").startswith("hidden")
     if hidden:
         if passed:
             return [new_output("stream", name="stdout", text="✅ Hidden tests passed.\n")]
@@ -298,27 +286,24 @@ def grade_notebook(submitted: Path, chapter: str, workdir: Path, settings: Setti
         verdicts = replay.verdicts()
     finally:
         run.stop()
-    scores, errors = {}, {}
-    for grade_id, verdict in verdicts.items():
-        if not verdict.passed:
-            errors[grade_id] = f"{type(verdict.error).__name__}: {str(verdict.error)[:300]}" + (
-                f"\n{verdict.where}" if verdict.where else "")
+    hidden = {nbgrader_meta(cell)["grade_id"] for cell in source.cells
+              if is_test_cell(cell) and HIDDEN_TEST_DELIMITERS[0] in cell.source}
+    scores = {}
     for index, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if cell.cell_type != "code":
             continue
         if is_test_cell(cell):
             verdict = verdicts.get(meta["grade_id"], Verdict(False, "", RuntimeError("not run")))
-            cell.outputs = verdict_outputs(cell, verdict)
+            cell.outputs = verdict_outputs(verdict, meta["grade_id"] in hidden)
             scores[meta["grade_id"]] = [float(meta["points"]) if verdict.passed else 0.0, float(meta["points"])]
         else:
             cell.outputs = run.outputs.get(index, [])
-    return JobResult(chapter, nb, scores, notes, settings.isolated, time.monotonic() - started, errors)
+    return JobResult(chapter, nb, scores, notes, settings.isolated, time.monotonic() - started)
 
 
 def main(argv=None) -> int:
     """``python -m course.job SUBMISSION CHAPTER WORKDIR``: one job, for trying it by hand."""
-    import sys
     argv = argv or sys.argv[1:]
     result = grade_notebook(Path(argv[0]), argv[1], Path(argv[2]))
     nbformat.write(result.notebook, Path(argv[2]) / "graded.ipynb")

@@ -17,6 +17,7 @@ changed them, and an argument returned comes back as the grader's own object (``
 from __future__ import annotations
 
 import builtins
+import importlib
 import queue
 import threading
 import time
@@ -72,7 +73,6 @@ class Learner:
         self.kinds: dict[str, str] = {}
         self.handles: dict[int, Handle] = {}
         self.last_failure: tuple[str, str] | None = None  # (what was called, exception type)
-        self.last_traceback = ""  # where the learner's code raised it (for the instructor)
 
     # ------------------------------------------------------------------ process
     def launch(self) -> None:
@@ -184,8 +184,6 @@ class Learner:
         message = message if isinstance(message, str) else ""
         kind = kind if isinstance(kind, str) else "?"
         self.last_failure = (what, kind)
-        where = error.get("where") if isinstance(error, dict) else None
-        self.last_traceback = where if isinstance(where, str) else ""
         if kind in ("NotPlainData", "WireError", "TimeoutError"):
             return RemoteFailure(f"{what}: {message}")
         cls = BUILTIN_ERRORS.get(kind)
@@ -232,7 +230,6 @@ class Learner:
         if module == "__main__":
             cls = self.namespace.get(qualname) if qualname not in self.exercises else None
         elif module.split(".")[0] == "tinyquant" and module.replace(".", "").replace("_", "").isalnum():
-            import importlib
             try:
                 cls = getattr(importlib.import_module(module), qualname, None)
             except ImportError:

@@ -100,13 +100,11 @@ def exercise_names(source) -> set[str]:
 @dataclass
 class Verdict:
     """A test cell's result: what it printed, the exception that stopped it, and, if the
-    learner's code raised one during the cell, (what was called, the exception's type) and
-    where in their code (for the instructor)."""
+    learner's code raised one during the cell, (what was called, the exception's type)."""
     passed: bool
     printed: str
     error: BaseException | None
     failure: tuple[str, str] | None = None
-    where: str = ""
 
 
 class GraderShell(InteractiveShell):
@@ -232,4 +230,4 @@ class Replay:
         if isinstance(error, TestTimeout):
             error = TimeoutError(f"the test cell ran past {self.test_timeout} s")
         failure = learner.last_failure if error is not None else None
-        return Verdict(error is None, self.printed, error, failure, learner.last_traceback if failure else "")
+        return Verdict(error is None, self.printed, error, failure)

@@ -17,7 +17,6 @@ import json
 import os
 import signal
 import sys
-import traceback
 import tracemalloc
 
 from IPython.core.displayhook import DisplayHook
@@ -248,8 +247,7 @@ class Worker:
         except NotPlainData as error:
             reply = {"error": {"type": "NotPlainData", "message": str(error)[:2000]}}
         except BaseException as error:  # the learner's exception, reported to the grader's check
-            reply = {"error": {"type": type(error).__name__, "message": str(error)[:2000],
-                               "where": "".join(traceback.format_exception(error, limit=-4))[-4000:]}}
+            reply = {"error": {"type": type(error).__name__, "message": str(error)[:2000]}}
         changed = {}
         for n, obj in decoder.decoded.items():
             if self.fingerprint(obj, decoder) != before[n]:
