@@ -12,6 +12,8 @@ def parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("export", help="export #| export cells of notebooks into tinyquant/")
     p.add_argument("notebooks", nargs="*",
                    help="notebooks to export (default: every source notebook)")
+    p.add_argument("--force", action="store_true",
+                   help="export a learner's notebook even if some exercises fail their visible tests")
     p.set_defaults(run=export.main)
 
     p = verbs.add_parser("release", help="regenerate release/ with nbgrader, and tinyquant/")

@@ -22,7 +22,7 @@ import ast
 import re
 from pathlib import Path
 
-from .notebooks import (PACKAGE, ROOT, SOLUTION_DELIMITERS, chapters, directive, read,
+from .notebooks import (PACKAGE, ROOT, SOLUTION_DELIMITERS, SOURCE, chapters, directive, read,
                         source_notebook)
 
 PURE_PACKAGE = "pure"
@@ -141,7 +141,23 @@ def write(files: dict[Path, str]) -> list[Path]:
     return [path for path, text in files.items() if write_if_changed(path, text)]
 
 
+def unfinished(notebooks: list[str]) -> dict[str, list[str]]:
+    """The learner's notebooks among `notebooks` whose exercises fail their visible tests (or
+    still raise NotImplementedError), with what fails first in each exercise."""
+    from .progress import visible_tests  # progress imports this module
+    learners = [Path(notebook).resolve() for notebook in notebooks]
+    return {path.name: run.failing for path in learners
+            if not path.is_relative_to(SOURCE) and (run := visible_tests(path)).failing}
+
+
 def main(args) -> int:
+    if not getattr(args, "force", False) and (failing := unfinished(args.notebooks)):
+        for name, failures in failing.items():
+            print(f"not exported: in {name}, these exercises do not pass their visible tests yet:")
+            print("\n".join(f"  - {failure}" for failure in failures))
+        print("Later chapters import this code, so it is not exported yet. Fix the exercises above, save the "
+              "notebook (export reads the saved file) and export again; or export anyway with --force.")
+        return 1
     files = {}
     for notebook in args.notebooks:
         files.update(rendered_notebook(Path(notebook)))

@@ -33,6 +33,7 @@ import nbformat
 from nbformat.v4 import new_output
 
 from . import sandbox
+from .checks import CheckFailed
 from .export import exported_cells, rendered_package
 from .notebooks import (HIDDEN_TEST_DELIMITERS, chapters, is_test_cell, nbgrader_meta, read, release_notebook,
                         source_notebook)
@@ -249,7 +250,12 @@ def verdict_outputs(verdict: Verdict, hidden: bool) -> list:
         # Name the learner's function only when its exception is what stopped the test (not
         # one it raised as expected before an assertion failed).
         stopped_by_it = failure and (type(error).__name__ == failure[1] or isinstance(error, RemoteFailure))
-        cause = f": your {failure[0]} raised {failure[1]}" if stopped_by_it else ""
+        if stopped_by_it:
+            cause = f": your {failure[0]} raised {failure[1]}"
+        elif isinstance(error, CheckFailed):  # its claim is written to be shown; its values are not
+            cause = f": {error.exercise}: {error.claim}" + (f" (likely cause: {error.cause})" if error.cause else "")
+        else:
+            cause = ""
         # nbconvert shows an error by its traceback lines: the verdict is the only line.
         verdict = f"a hidden test failed{cause}"
         return [new_output("error", ename=type(error).__name__, evalue=verdict,

@@ -5,7 +5,7 @@ cells, then sends calls. In the grader's namespace each exercise name is a stand
 
 - ``RemoteFunction``: calling it sends the arguments (plain data) and returns the answer,
   decoded as plain data; the learner's exception comes back as the same built-in exception
-  (``ValueError``, ``TypeError``...), so ``assert_raises`` works as in a notebook;
+  (``ValueError``, ``TypeError``...), so ``check.raises`` works as in a notebook;
 - ``RemoteClass``: calling it makes an instance in the learner's process and returns a
   ``Handle``; ``isinstance(handle, RemoteClass)`` works; class attributes and class methods
   (``QuantizedLinear.from_float``) are reached the same way;

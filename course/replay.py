@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from IPython.core.interactiveshell import InteractiveShell
 
+from . import checks
 from .notebooks import is_test_cell, nbgrader_meta
 from .remote import Learner, RemoteFailure, RemoteTracemalloc
 
@@ -193,6 +194,7 @@ class Replay:
     def verdicts(self) -> dict[str, Verdict]:
         """The verdict of each test cell, by grade id."""
         results, needed = {}, cells_the_tests_need(self.source)
+        checks.reset()  # the exercises' results of this notebook only
         for index, cell in enumerate(self.source.cells):
             if index not in needed or "skip-execution" in cell.metadata.get("tags", []):
                 continue

@@ -291,9 +291,9 @@ def quantization_error(original, quantized, dequantized):
     mae = float(np.mean(np.abs(error)))
     max_error = float(np.max(np.abs(error)))
     # Squares above ~1e154 overflow to inf (and inf / inf is NaN); squares below ~1e-162
-    # unit 2**k halfway (in exponent) between the largest value and the largest error: a power
-    # of two, so scaling by it is exact, and no ratio below depends on it.
-    # two, so dividing by it is exact, and no ratio below depends on it.
+    # underflow to 0. So the values are measured first in a unit 2**k halfway (in exponent)
+    # between the largest value and the largest error: a power of two, so scaling by it is
+    # exact, and no ratio below depends on it.
     largest = max(float(np.max(np.abs(original))), max_error)
     # ... but never so small a unit that n squares of the largest value overflow.
     k = max((math.frexp(largest)[1] + math.frexp(max_error)[1]) // 2,
