@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from . import check, export, grade, progress, release
+from . import check, export, grade, links, progress, release, workspace
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,8 +29,15 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=grade.main)
 
     p = verbs.add_parser("progress", help="a learner's progress: exported, visible tests pass")
-    p.add_argument("--root", default="release", help="folder of the learner's notebooks")
+    p.add_argument("--root", default=None,
+                   help="folder of the learner's notebooks (default: workspace/ if it exists, else release/)")
     p.set_defaults(run=progress.main)
+
+    p = verbs.add_parser("links", help="Binder and Colab links of this clone's GitHub repository")
+    p.set_defaults(run=links.main)
+
+    p = verbs.add_parser("workspace", help="copy new chapters of release/ into the learner's workspace/")
+    p.set_defaults(run=workspace.main)
     return top
 
 

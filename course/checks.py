@@ -158,15 +158,18 @@ class Checks:
         (type, dtype and shape exactly); the likely cause as for ``equal``."""
         self.compare(got, expected, claim, call, mistakes, rtol, atol, cause)
 
-    def call(self, function, *args, errors: dict | None = None, **kwargs):
+    def call(self, function, *args, errors: dict | None = None, claim: str | None = None, **kwargs):
         """``function(*args, **kwargs)``; if it raises one of the exception types in `errors`
-        (type -> likely cause), the check fails with that cause instead of a bare traceback."""
+        (type -> likely cause), the check fails with that cause instead of a bare traceback.
+        The claim (shown in hidden-test feedback) names the function, never its arguments."""
         try:
             return function(*args, **kwargs)
         except tuple(errors or ()) as error:
             cause = next(text for kind, text in errors.items() if isinstance(error, kind))
-            self.fail(f"{describe_call(function, args, kwargs)} runs without an error",
-                      ["expected: a result", f"got:      {type(error).__name__}: {str(error)[:200]}"], cause)
+            name = getattr(function, "__name__", "the function")
+            self.fail(claim or f"{name} returns a result for valid input",
+                      [f"call:     {describe_call(function, args, kwargs)}", "expected: a result",
+                       f"got:      {type(error).__name__}: {str(error)[:200]}"], cause)
 
     def that(self, condition, claim: str, *, call: str | None = None, got=None, expected: str | None = None,
              cause: str | None = None):

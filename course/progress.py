@@ -20,8 +20,9 @@ from pathlib import Path
 from nbclient import NotebookClient
 
 from .export import exported_cells, module_path, rendered_notebook
-from .notebooks import ROOT, chapters, is_test_cell, nbgrader_meta, read, source_notebook
+from .notebooks import RELEASE, ROOT, chapters, is_test_cell, nbgrader_meta, read, source_notebook
 from .replay import defined_names
+from .workspace import WORKSPACE
 
 RUN_TIMEOUT = 120  # seconds per cell
 CACHE = ROOT / ".cache" / "progress.json"
@@ -107,12 +108,13 @@ def visible_tests(notebook: Path) -> Run:
 
 
 def main(args) -> int:
-    folder = (ROOT / args.root).resolve()
+    folder = (ROOT / args.root).resolve() if args.root else WORKSPACE if WORKSPACE.is_dir() else RELEASE
+    root = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
     print(f"{'chapter':<20} {'tinyquant':<14} visible tests")
     for chapter in chapters():
         notebook = folder / chapter / f"{chapter}.ipynb"
         if not notebook.exists():
-            print(f"{chapter:<20} {'-':<14} (no notebook in {args.root}/)")
+            print(f"{chapter:<20} {'-':<14} (no notebook in {root}/)")
             continue
         run = visible_tests(notebook)
         mark = "✅" if run.passing == run.total else "  "

@@ -23,8 +23,8 @@ import pytest
 from course import sandbox
 from course.check import region_lines
 from course.grade import grade
-from course.notebooks import (AUTOGRADER, HIDDEN_TEST_DELIMITERS, ROOT, chapters, read, release_notebook,
-                              source_notebook)
+from course.notebooks import (AUTOGRADER, HIDDEN_TEST_DELIMITERS, ROOT, chapters, nbgrader_meta, read,
+                              release_notebook, source_notebook)
 
 sys.path.insert(0, str(AUTOGRADER))
 import make_samples  # noqa: E402
@@ -198,3 +198,18 @@ def test_the_report_says_what_was_wrong(graded):
     assert "does not know" in notes["attack-foreign-cell"]
     assert "ended the process" in notes["attack-os-exit"]
     assert "restored as released" in notes["cheater"] and "put back" in notes["cheater"]
+
+
+def test_feedback_says_what_failed_and_why(graded):
+    """A visible test shows its full check (expected, got, cause); a hidden one only the property
+    it checks and the likely cause."""
+    workdir = graded[0]
+    nb = nbformat.read(workdir / "autograded" / "mistakes" / ATTACKED / f"{ATTACKED}.ipynb", as_version=4)
+    shown = {nbgrader_meta(cell).get("grade_id"): str(cell.get("outputs", [])) for cell in nb.cells}
+    visible = shown["test_symmetric_quant_params"]
+    assert "expected: 0.007874015748031496" in visible and "got:      0.0078125" in visible, visible
+    assert "likely cause: dividing by 2**(num_bits - 1) = 128" in visible, visible
+    hidden = shown["hidden_symmetric_quant_params"]
+    assert ("a hidden test failed: symmetric_quant_params: the scale is max|x| / (2**(b-1) - 1) at 2 bits "
+            "(likely cause: dividing by 2**(b-1) instead of 2**(b-1) - 1)") in hidden, hidden
+    assert "expected" not in hidden and "_amax" not in hidden, hidden

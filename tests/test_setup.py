@@ -39,7 +39,17 @@ def test_postbuild_installs_the_repo_and_hides_instructor_tools():
         assert re.search(rf"disable .*{re.escape(tool)}", post), tool
 
 
-def test_binder_link_opens_chapter_01():
+def test_binder_and_colab_links_come_from_the_clones_github_remote():
+    from course.links import github_repository, links
+
+    assert github_repository("git@github.com:ada/tinyquant.git") == ("ada", "tinyquant")
+    assert github_repository("https://github.com/ada/tiny-quant\n") == ("ada", "tiny-quant")
+    assert github_repository("https://gitlab.com/ada/tinyquant") is None
+    text = "\n".join(links("ada", "tinyquant", branch="main"))
+    binder = re.search(r"https://mybinder\.org/v2/gh/ada/tinyquant/main\?urlpath=lab/tree/(\S+)", text).group(1)
+    assert binder == "workspace/01_why_quantize/01_why_quantize.ipynb"  # made by postBuild from release/
+    assert (ROOT / "release" / binder.split("/", 1)[1]).exists() and "course workspace" in (ROOT / "postBuild").read_text()
+    assert "colab.research.google.com/github/ada/tinyquant/blob/main/release/01_why_quantize/" in text
+    assert 'pip install -q -e "tinyquant[course]"' in text  # the visible tests import hypothesis
     readme = (ROOT / "README.md").read_text()
-    assert "urlpath=lab/tree/release/01_why_quantize/01_why_quantize.ipynb" in readme
-    assert (ROOT / "release/01_why_quantize/01_why_quantize.ipynb").exists()
+    assert "make links" in readme and "mybinder.org/v2/gh/tinyquant" not in readme
