@@ -1,0 +1,47 @@
+"""Numbers quoted in the chapters' prose come from stored outputs that nbval checks.
+
+Each row ties a sentence of a markdown cell to the output of a code cell: the sentence must
+be in the notebook's prose, the pattern must match that cell's stored output, and the cell
+must be compared by nbval (no ``NBVAL_IGNORE_OUTPUT`` or ``NBVAL_SKIP``), so that when an
+output changes, the prose that quotes it fails here until it is changed too.
+"""
+import re
+
+import pytest
+
+from course.notebooks import read, source_notebook
+
+# (chapter, text quoted in prose, id of the cell whose output it quotes, regex on that output)
+CLAIMS = [
+    ("01_why_quantize", "A 70B model takes 280 / 140 / 70 / 35 GB", "cell-026",
+     r"fp32\s+280\.0 GB[\s\S]*fp16\s+140\.0 GB[\s\S]*int8\s+70\.0 GB[\s\S]*int4\s+35\.0 GB"),
+    ("01_why_quantize", "(140 → 70 GB for the 70B model)", "cell-026", r"fp16\s+140\.0 GB[\s\S]*int8\s+70\.0 GB"),
+    ("01_why_quantize", "From\n  FP32 it is 4× (280 → 70 GB)", "cell-026", r"int8\s+70\.0 GB\s+70\s+4\.0× smaller"),
+    ("01_why_quantize", "adds 16 KB to 16.8 MB of int8 weights: 0.1 %", "cell-042",
+     r"int8, per-channel scales\s+16,793,600\s+16\.8 MB\s+3\.996×\s+0\.098 %"),
+    ("01_why_quantize", "a factor of 3.996 instead of 4", "cell-042", r"3\.996×"),
+    ("01_why_quantize", "wraps around in int8 (the −112 above)", "cell-044", r"int8  @ int8 : -112 int8"),
+    ("02_symmetric", "(7.874 became 7.875)", "cell-016", r"scale 7\.874e-43 -> as float32 7\.875e-43"),
+    ("03_asymmetric", "Asymmetric's step is 0.4 % finer", "cell-045a",
+     r"symmetric:  step 0\.007874,[\s\S]*asymmetric: step 0\.007843"),
+    ("03_asymmetric", "(MSE 1.7e-16, float32 rounding)", "cell-045a", r"MSE 1\.7e-16"),
+    ("03_asymmetric", "(MSE 5.2e-06)", "cell-045a", r"MSE 5\.2e-06"),
+]
+
+
+def stored_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", "") or str(output.get("data", {}).get("text/plain", "")))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("chapter, quoted, cell_id, pattern", CLAIMS)
+def test_a_number_in_prose_is_a_checked_output(chapter, quoted, cell_id, pattern):
+    nb = read(source_notebook(chapter))
+    prose = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    assert quoted in prose, f"{chapter}: the prose no longer says {quoted!r}"
+    cell = next(cell for cell in nb.cells if cell.get("id") == cell_id)
+    assert "NBVAL_IGNORE_OUTPUT" not in cell.source and "NBVAL_SKIP" not in cell.source, \
+        f"{chapter} {cell_id}: nbval does not check this output, so prose must not quote it"
+    assert re.search(pattern, stored_text(cell)), f"{chapter} {cell_id}: its output no longer shows {pattern!r}"
