@@ -1,7 +1,8 @@
 """nbgrader configuration for the tinyquant course (run nbgrader from the repo root)."""
-from course.preprocessors import SandboxedGrading
+from course.preprocessors import NameTheStubs, SandboxedGrading
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades, SaveAutoGrades
+from nbgrader.converters import GenerateAssignment
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, ClearSolutions, GetGrades, SaveAutoGrades
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
@@ -16,6 +17,11 @@ c.CourseDirectory.feedback_directory = "autograder/feedback"
 c.CourseDirectory.db_url = "sqlite:///" + c.CourseDirectory.root + "/autograder/gradebook.db"
 # Only notebooks are course material; helper files stay out of release/ and submissions.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
+
+# Release: each stub names its exercise and function (course/preprocessors.py), before checksums.
+_release = list(GenerateAssignment.class_traits()["preprocessors"].default())
+_release.insert(_release.index(ClearSolutions) + 1, NameTheStubs)
+c.GenerateAssignment.preprocessors = _release
 
 # Autograding never runs a learner's code in nbgrader's kernel: SandboxedGrading runs it in a
 # sandbox and decides every point in the grader's own process (course/job.py), restoring

@@ -30,6 +30,8 @@ import numpy as np
 
 __all__ = ["CheckFailed", "Checks", "reset"]
 
+NOT_GIVEN = object()  # `got` of check.that when the test did not say what came (None may have)
+
 # name -> False once a check of its test cell failed, True once the cell called passed().
 _status: dict[str, bool] = {}
 
@@ -129,11 +131,13 @@ class Checks:
         _status.pop(exercise, None)  # a test cell run again starts afresh
 
     def fail(self, claim: str, details: list[str], cause: str | None = None):
+        __tracebackhide__ = True  # IPython and pytest show the test line, not this one
         error = CheckFailed(self.exercise, claim, details, cause)
         _status[self.exercise] = False
         raise error
 
     def compare(self, got, expected, claim, call, mistakes, rtol, atol, cause=None):
+        __tracebackhide__ = True  # IPython and pytest show the test line, not this one
         details = [f"call:     {call}"] if call else []
         problem = type_problem(got, expected)
         if problem is None and same(got, expected, rtol, atol):
@@ -143,25 +147,29 @@ class Checks:
         if problem is None and (diff := difference(got, expected)) is not None:
             details.append(diff + (f" (tolerance: rtol {rtol:g}, atol {atol:g})" if rtol or atol else ""))
         matched = next((cause for cause, wrong in (mistakes or {}).items() if same(got, wrong, rtol, atol)), None)
-        self.fail(claim, details, matched or problem or cause)
+        self.fail(claim, details, matched or cause or problem)
 
     def equal(self, got, expected, claim: str, *, call: str | None = None, mistakes: dict | None = None,
               cause: str | None = None):
         """Check that `got` equals `expected` exactly: type (Python int/float, NumPy array with
         its dtype and shape) and every value. The likely cause is the first of `mistakes` whose
-        value `got` equals, else what is wrong with its type, else `cause`."""
+        value `got` equals, else `cause` (computed by the test from what came back), else what is
+        wrong with its type."""
+        __tracebackhide__ = True  # IPython and pytest show the test line, not this one
         self.compare(got, expected, claim, call, mistakes, 0.0, 0.0, cause)
 
     def close(self, got, expected, claim: str, *, call: str | None = None, rtol: float = 1e-7,
               atol: float = 0.0, mistakes: dict | None = None, cause: str | None = None):
         """Check that `got` equals `expected` within ``|got - expected| <= atol + rtol * |expected|``
         (type, dtype and shape exactly); the likely cause as for ``equal``."""
+        __tracebackhide__ = True  # IPython and pytest show the test line, not this one
         self.compare(got, expected, claim, call, mistakes, rtol, atol, cause)
 
     def call(self, function, *args, errors: dict | None = None, claim: str | None = None, **kwargs):
         """``function(*args, **kwargs)``; if it raises one of the exception types in `errors`
         (type -> likely cause), the check fails with that cause instead of a bare traceback.
         The claim (shown in hidden-test feedback) names the function, never its arguments."""
+        __tracebackhide__ = True  # IPython and pytest show the test line, not this one
         try:
             return function(*args, **kwargs)
         except tuple(errors or ()) as error:
@@ -171,20 +179,24 @@ class Checks:
                       [f"call:     {describe_call(function, args, kwargs)}", "expected: a result",
                        f"got:      {type(error).__name__}: {str(error)[:200]}"], cause)
 
-    def that(self, condition, claim: str, *, call: str | None = None, got=None, expected: str | None = None,
+    def that(self, condition, claim: str, *, call: str | None = None, got=NOT_GIVEN, expected: str | None = None,
              cause: str | None = None):
         """Check a property (`condition` true); say what was expected (in words) and what came."""
+        __tracebackhide__ = True  # IPython and pytest show the test line, not this one
         if condition:
             return
         details = [f"call:     {call}"] if call else []
         if expected is not None:
             details.append(f"expected: {expected}")
-        if got is not None:
+        if got is not NOT_GIVEN:
             details.append(f"got:      {describe(got)}")
         self.fail(claim, details, cause)
 
-    def raises(self, exception: type[BaseException], function, *args, claim: str | None = None, **kwargs):
-        """Check that ``function(*args, **kwargs)`` raises `exception` (a subclass counts)."""
+    def raises(self, exception: type[BaseException], function, *args, claim: str | None = None,
+               cause: str | None = None, **kwargs):
+        """Check that ``function(*args, **kwargs)`` raises `exception` (a subclass counts); when it
+        does not, `cause` (or a generic one) says why that is likely."""
+        __tracebackhide__ = True  # IPython and pytest show the test line, not this one
         call = describe_call(function, args, kwargs)
         claim = claim or f"bad input raises {exception.__name__}"
         try:
@@ -194,10 +206,10 @@ class Checks:
         except Exception as error:
             self.fail(claim, [f"call:     {call}", f"expected: {exception.__name__}",
                               f"got:      {type(error).__name__}: {str(error)[:200]}"],
-                      "validate the argument at the top of the function and raise the right exception"
-                      " (TypeError for the wrong kind of thing, ValueError for a bad value)")
+                      cause or "validate the argument at the top of the function and raise the right"
+                      " exception (TypeError for the wrong kind of thing, ValueError for a bad value)")
         self.fail(claim, [f"call:     {call}", f"expected: {exception.__name__}", "got:      no exception"],
-                  "the argument is not validated: check it at the top of the function")
+                  cause or "the argument is not validated: check it at the top of the function")
 
     def passed(self):
         """Print the pass line and remember that this exercise passed."""

@@ -1,5 +1,9 @@
 """nbgrader preprocessors of the course, switched on in ``nbgrader_config.py``.
 
+- ``NameTheStubs`` (for ``generate_assignment``, right after ``ClearSolutions``): each stub's
+  ``raise NotImplementedError()`` says which exercise and function it stands for, so that
+  *Run All* on a fresh chapter stops with "exercise 1: bytes_per_element is not written yet".
+
 - ``SandboxedGrading`` (for ``autograde``) replaces nbgrader's ``Execute``: the submission is
   graded by ``course.job`` (its code in a sandbox, every check in the grader's process), and
   nbgrader records the result in its gradebook. ``python -m course grade`` computes the jobs
@@ -13,12 +17,52 @@ used either.
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Integer, Unicode
+
+
+STUB = "raise NotImplementedError()"
+EXERCISE_HEADING = re.compile(r"^#+ *Exercise (\d+)(?:: *(.+))?$", re.M)
+DEFINITION = re.compile(r"^(\s*)(?:async def|def|class) (\w+)")
+
+
+class NameTheStubs(Preprocessor):
+    """Name the exercise (from the last "Exercise N" heading above) and the function in each stub."""
+
+    enabled = True  # nbconvert skips a preprocessor that is not enabled
+
+    def preprocess(self, nb, resources):
+        exercise = None
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                exercise = (EXERCISE_HEADING.findall(cell.source) or [exercise])[-1]
+            elif cell.metadata.get("nbgrader", {}).get("solution") and STUB in cell.source:
+                number, name = exercise or (None, "")
+                cell.source = self.named(cell.source, number, name.strip().replace("`", "") or "this code")
+        return nb, resources
+
+    @staticmethod
+    def named(source: str, exercise: str | None, outside: str = "this code") -> str:
+        """`source` with each stub naming `exercise` and its enclosing function (or `outside`)."""
+        lines = source.split("\n")
+        for index, line in enumerate(lines):
+            if line.strip() != STUB:
+                continue
+            indent = len(line) - len(line.lstrip())
+            enclosing = []  # the def (and class) around the stub, innermost first
+            for above in reversed(lines[:index]):
+                if (match := DEFINITION.match(above)) and len(match.group(1)) < indent:
+                    enclosing.append(match.group(2))
+                    indent = len(match.group(1))
+            name = ".".join(reversed(enclosing)) or outside
+            what = f"exercise {exercise}: {name}" if exercise else name
+            lines[index] = f'{line[:len(line) - len(line.lstrip())]}raise NotImplementedError("{what} is not written yet")'
+        return "\n".join(lines)
 
 
 class SandboxedGrading(Preprocessor):

@@ -21,9 +21,13 @@ def nbgrader(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+CONFIG_FAILED = "Exception while loading config file"
+
+
 def generate(chapter: str) -> None:
     done = nbgrader("generate_assignment", chapter, "--force")
-    if done.returncode != 0:
+    # nbgrader goes on with its defaults when nbgrader_config.py raises: refuse that release.
+    if done.returncode != 0 or CONFIG_FAILED in done.stderr:
         raise RuntimeError(f"nbgrader generate_assignment {chapter} failed:\n{done.stdout}{done.stderr}")
 
 

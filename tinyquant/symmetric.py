@@ -311,7 +311,7 @@ def quantization_error(original, quantized, dequantized):
             "relative_error": relative_error, "snr_db": snr_db}
 
 
-# %% source/02_symmetric/02_symmetric.ipynb cell 79
+# %% source/02_symmetric/02_symmetric.ipynb cell 80
 def quantize_symmetric_chunked(x, num_bits=8, out=None, chunk_size=1 << 16):
     """Symmetric quantization in O(chunk_size) extra memory (Level 3 of chapter 02).
 

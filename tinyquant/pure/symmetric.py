@@ -139,7 +139,7 @@ def dequantize_symmetric(quantized, scale):
     return [q * scale for q in quantized]
 
 
-# %% source/02_symmetric/02_symmetric.ipynb cell 72
+# %% source/02_symmetric/02_symmetric.ipynb cell 73
 def quantization_error(original, quantized, scale, zero_point=0, symmetric=True):
     """Error metrics of quantized values against the originals, standard library only (Level 1).
 
