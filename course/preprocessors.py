@@ -53,7 +53,8 @@ class NameTheStubs(Preprocessor):
         for index, line in enumerate(lines):
             if line.strip() != STUB:
                 continue
-            indent = len(line) - len(line.lstrip())
+            prefix = line[:len(line) - len(line.lstrip())]
+            indent = len(prefix)
             enclosing = []  # the def (and class) around the stub, innermost first
             for above in reversed(lines[:index]):
                 if (match := DEFINITION.match(above)) and len(match.group(1)) < indent:
@@ -61,7 +62,7 @@ class NameTheStubs(Preprocessor):
                     indent = len(match.group(1))
             name = ".".join(reversed(enclosing)) or outside
             what = f"exercise {exercise}: {name}" if exercise else name
-            lines[index] = f'{line[:len(line) - len(line.lstrip())]}raise NotImplementedError("{what} is not written yet")'
+            lines[index] = f'{prefix}raise NotImplementedError("{what} is not written yet")'
         return "\n".join(lines)
 
 
