@@ -23,6 +23,7 @@ from IPython.core.displayhook import DisplayHook
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
+from .figures import figure_summary, is_figure
 from .wire import Decoder, Encoder, NotPlainData, WireError, receive, send
 
 TRACEMALLOC = ("start", "stop", "get_traced_memory", "reset_peak", "is_tracing", "clear_traces")
@@ -238,6 +239,8 @@ class Worker:
                     if op == "call":
                         with self.memory.traced():
                             result = result(*args, **kwargs)
+                        if is_figure(result):  # a plotting exercise: what it drew, as plain data
+                            result = figure_summary(result)
             # An attribute that is a method is called by a later request, not sent.
             method = op == "get" and callable(result) and not isinstance(result, type) \
                 and not self.is_exercise_instance(result)

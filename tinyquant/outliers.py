@@ -113,13 +113,37 @@ def outlier_impact(x, threshold=6.0, percentile=99.5, axis=-1, num_bits=8):
     return results
 
 
+# %% source/05_calibration/05_calibration.ipynb cell 58
 def plot_outlier_impact(x, threshold=6.0, percentile=99.5, axis=-1, num_bits=8):
-    """Two panels: the distribution of x with the ranges, and ``outlier_impact``'s MSEs side by side.
+    """Seed 004's outlier figure: the distribution of `x` with the ranges, and the errors as bars.
+
+    Parameters
+    ----------
+    x, threshold, percentile, axis, num_bits
+        As for :func:`outlier_impact`, which measures what the figure shows.
 
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure (not registered with pyplot); display it or save it.
+        A new figure (not registered with pyplot) with two axes:
+
+        - a histogram of all values of `x` (200 bins, log count scale) with vertical lines at
+          -range and +range of the ``"with outliers"`` and ``"clipped"`` schemes, and a legend;
+        - six bars, the MSE on the normal values and on the outliers for each scheme (an MSE
+          of 0 may be drawn as a tiny positive height), log scale, tick labels naming the
+          schemes, and a legend.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`outlier_impact` does, for bad `x`, `threshold`, `percentile`, `axis` or
+        `num_bits`.
+
+    Examples
+    --------
+    >>> x = np.concatenate([np.linspace(-1, 1, 999), [50.0]])
+    >>> [len(ax.patches) for ax in plot_outlier_impact(x, percentile=99.0, axis=0).axes]
+    [200, 6]
     """
     x = as_float_array(x, dtype=np.float64)
     impact = outlier_impact(x, threshold, percentile, axis, num_bits)
@@ -144,7 +168,7 @@ def plot_outlier_impact(x, threshold=6.0, percentile=99.5, axis=-1, num_bits=8):
     return fig
 
 
-# %% source/05_calibration/05_calibration.ipynb cell 58
+# %% source/05_calibration/05_calibration.ipynb cell 65
 def plot_weight_distributions(fp32_weights, int8_weights, scale, bins=101):
     """Three histograms: the float32 weights, the dequantized int8 weights, and the error (fp32 - dequantized).
 
@@ -162,8 +186,11 @@ def plot_weight_distributions(fp32_weights, int8_weights, scale, bins=101):
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure with three axes, titled with the range, standard deviation and (for the
-        error) the maximum of each distribution.
+        A new figure (not registered with pyplot) with three axes, in this order: histograms of
+        all values of the FP32 weights, of the dequantized weights ``q * scale`` and of the error
+        ``fp32 - q * scale``, each in `bins` bins spanning that distribution's minimum to maximum,
+        titled with "FP32", "INT8" and "error" respectively and with the range and standard
+        deviation of the distribution.
 
     Raises
     ------

@@ -369,10 +369,11 @@ def quantize_symmetric_chunked(x, num_bits=8, out=None, chunk_size=1 << 16):
     elif not (out.flags.c_contiguous and out.flags.writeable):
         raise ValueError("out must be C-contiguous and writeable")
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)  # views: out is C-contiguous
+    n = flat_x.size
 
     # Pass 1: max|x|. chunk.min() and chunk.max() allocate nothing, unlike np.abs(chunk).
     amax = 0.0
-    for start in range(0, flat_x.size, chunk_size):
+    for start in range(0, n, chunk_size):
         chunk = flat_x[start:start + chunk_size]
         low, high = float(chunk.min()), float(chunk.max())
         if not (math.isfinite(low) and math.isfinite(high)):
@@ -383,11 +384,12 @@ def quantize_symmetric_chunked(x, num_bits=8, out=None, chunk_size=1 << 16):
 
     # Pass 2: quantize chunk by chunk through one buffer, in Level 2's precision.
     qmax = 2 ** (num_bits - 1) - 1  # Q, the largest level
-    buffer = np.empty(min(chunk_size, flat_x.size), dtype=compute_dtype(x.dtype))
-    for start in range(0, flat_x.size, chunk_size):
-        stop = min(start + chunk_size, flat_x.size)
+    buffer = np.empty(min(chunk_size, n), dtype=compute_dtype(x.dtype))
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
         work = buffer[:stop - start]
-        np.divide(flat_x[start:stop], scale, out=work)
+        work[...] = flat_x[start:stop]  # in Level 2's precision: NumPy computes in its inputs' dtype
+        np.divide(work, scale, out=work)
         np.rint(work, out=work)
         np.clip(work, -qmax, qmax, out=work)
         flat_out[start:stop] = work

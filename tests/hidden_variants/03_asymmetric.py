@@ -166,6 +166,83 @@ WRONG = {
          '(q - zero_point) * scale',
          'q - zero_point * scale'),
     ],
+    'compare_schemes': [
+        ('dequantizes asymmetric without the zero point',
+         'dequantize_asymmetric(q_asym, scale_asym, zero_point)',
+         'dequantize_asymmetric(q_asym, scale_asym, 0)'),
+        ('dequantizes asymmetric with dequantize_symmetric',
+         'dequantize_asymmetric(q_asym, scale_asym, zero_point)',
+         'dequantize_symmetric(q_asym, scale_asym)'),
+        ('dequantizes with the zero point negated',
+         'dequantize_asymmetric(q_asym, scale_asym, zero_point)',
+         'dequantize_asymmetric(q_asym, scale_asym, -zero_point)'),
+        ('reports the zero point with the wrong sign',
+         '"zero_point": zero_point',
+         '"zero_point": -zero_point'),
+        ('signed asymmetric (int8)',
+         'signed=False',
+         'signed=True'),
+        ('SNR gain inverted: symmetric minus asymmetric',
+         'asym["snr_db"] - sym["snr_db"]',
+         'sym["snr_db"] - asym["snr_db"]'),
+        ('symmetric codes counted with len(q)',
+         'len(np.unique(q_sym))',
+         'len(q_sym)'),
+        ('asymmetric codes counted with q.size',
+         'len(np.unique(q_asym))',
+         'q_asym.size'),
+        ('better by SNR, the wrong way round',
+         'asym["mse"] < sym["mse"]',
+         'asym["snr_db"] < sym["snr_db"]'),
+        ('better by the larger MSE',
+         'asym["mse"] < sym["mse"]',
+         'asym["mse"] > sym["mse"]'),
+        ('better by the scale',
+         'asym["mse"] < sym["mse"]',
+         'scale_asym < scale_sym'),
+        ('rows sorted by name',
+         'tensors.items()',
+         'sorted(tensors.items())'),
+        ('NumPy scalar for min',
+         '"min": float(np.min(x))',
+         '"min": np.min(x)'),
+        ('NumPy scalar for max',
+         '"max": float(np.max(x))',
+         '"max": np.asarray(x).max()'),
+        ('no tie: equal MSEs called symmetric',
+         '"tie" if tie else ',
+         ''),
+        ('no guard on the gain: nan for a tie',
+         '0.0 if tie else ',
+         ''),
+        ('num_bits not passed to quantize_symmetric',
+         'quantize_symmetric(x, num_bits)',
+         'quantize_symmetric(x)'),
+        ('num_bits not passed to quantize_asymmetric',
+         'quantize_asymmetric(x, num_bits, signed=False)',
+         'quantize_asymmetric(x, signed=False)'),
+        ('min of the range widened to include 0',
+         '"min": float(np.min(x))',
+         '"min": min(float(np.min(x)), 0.0)'),
+        ('the two MSEs swapped',
+         '"mse_symmetric": sym["mse"], "mse_asymmetric": asym["mse"]',
+         '"mse_symmetric": asym["mse"], "mse_asymmetric": sym["mse"]'),
+        ('one array only if it is an ndarray (lists rejected)',
+         'isinstance(tensors, (np.ndarray, list, tuple))',
+         'isinstance(tensors, np.ndarray)'),
+        ('anything that is not a dict wrapped (None gives ValueError, not TypeError)',
+         '        if not isinstance(tensors, (np.ndarray, list, tuple)):\n'
+         '            raise TypeError(f"tensors must be a dict of name -> tensor, or one array, list or tuple, "\n'
+         '                            f"got {type(tensors).__name__}")\n',
+         ''),
+        ('an empty dict accepted',
+         '    if not tensors:\n        raise ValueError("tensors is an empty dict: give at least one name -> tensor")\n',
+         ''),
+        ('names not checked',
+         '        if not isinstance(name, str):\n'
+         '            raise TypeError(f"the names (keys) of tensors must be str, got {name!r}")\n',
+         ''),
+    ],
 }
 
 RIGHT = {
@@ -231,5 +308,39 @@ RIGHT = {
         ('an explicit loop',
          'return [(q - zero_point) * scale for q in quantized]',
          'result = []\n    for q in quantized:\n        result.append(float(q - zero_point) * scale)\n    return result'),
+    ],
+'compare_schemes': [
+        ('distinct codes as np.unique(q).size',
+         '"codes_symmetric": len(np.unique(q_sym)), "codes_asymmetric": len(np.unique(q_asym))',
+         '"codes_symmetric": np.unique(q_sym).size, "codes_asymmetric": np.unique(q_asym).size'),
+        ('quantize_asymmetric without signed=',
+         'quantize_asymmetric(x, num_bits, signed=False)',
+         'quantize_asymmetric(x, num_bits)'),
+        ('min and max via a float64 array',
+         '"min": float(np.min(x)), "max": float(np.max(x))',
+         '"min": float(np.asarray(x, dtype=np.float64).min()), "max": float(np.asarray(x, dtype=np.float64).max())'),
+        ('the wrapping written as if / elif',
+         '    if not isinstance(tensors, dict):\n'
+         '        if not isinstance(tensors, (np.ndarray, list, tuple)):\n'
+         '            raise TypeError(f"tensors must be a dict of name -> tensor, or one array, list or tuple, "\n'
+         '                            f"got {type(tensors).__name__}")\n'
+         '        tensors = {"x": tensors}\n',
+         '    if isinstance(tensors, (np.ndarray, list, tuple)):\n'
+         '        tensors = {"x": tensors}\n'
+         '    elif not isinstance(tensors, dict):\n'
+         '        raise TypeError("tensors must be a dict or one array")\n'),
+        ('the verdict with if / elif and a separate gain',
+         '        tie = asym["mse"] == sym["mse"]\n',
+         '        if asym["mse"] < sym["mse"]:\n'
+         '            verdict = "asymmetric"\n'
+         '        elif asym["mse"] > sym["mse"]:\n'
+         '            verdict = "symmetric"\n'
+         '        else:\n'
+         '            verdict = "tie"\n'
+         '        tie = verdict == "tie"\n'),
+        ('the gain from the MSE ratio, guarded',
+         '0.0 if tie else asym["snr_db"] - sym["snr_db"]',
+         '0.0 if tie else (math.inf if asym["mse"] == 0 else -math.inf if sym["mse"] == 0 '
+         'else 10 * math.log10(sym["mse"] / asym["mse"]))'),
     ],
 }

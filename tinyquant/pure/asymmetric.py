@@ -3,13 +3,13 @@
 
 __all__ = ['quantize_asymmetric', 'dequantize_asymmetric']
 
-# %% source/03_asymmetric/03_asymmetric.ipynb cell 48
+# %% source/03_asymmetric/03_asymmetric.ipynb cell 53
 import math
 
 import tinyquant.pure.symmetric as symmetric  # chapter 02: FLOAT32_TINY and the input checks
 
 
-# %% source/03_asymmetric/03_asymmetric.ipynb cell 50
+# %% source/03_asymmetric/03_asymmetric.ipynb cell 55
 def quantize_asymmetric(tensor, bits=8):
     """Asymmetric quantization of a list of floats to unsigned integers, standard library only.
 
@@ -60,7 +60,7 @@ def quantize_asymmetric(tensor, bits=8):
     return quantized, scale, zero_point
 
 
-# %% source/03_asymmetric/03_asymmetric.ipynb cell 55
+# %% source/03_asymmetric/03_asymmetric.ipynb cell 60
 def dequantize_asymmetric(quantized, scale, zero_point):
     """Map unsigned quantized integers back to floats: ``(q - zero_point) * scale`` for each q.
 

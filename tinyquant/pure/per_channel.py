@@ -3,7 +3,7 @@
 
 __all__ = ['dequantize_per_channel', 'quantize_per_channel']
 
-# %% source/04_per_channel/04_per_channel.ipynb cell 41
+# %% source/04_per_channel/04_per_channel.ipynb cell 46
 from tinyquant.pure import symmetric as _symmetric
 
 
@@ -22,7 +22,7 @@ def _matrix(matrix, name, as_list):
     return rows
 
 
-# %% source/04_per_channel/04_per_channel.ipynb cell 43
+# %% source/04_per_channel/04_per_channel.ipynb cell 48
 def dequantize_per_channel(quantized, scales, axis=0):
     """Inverse of ``quantize_per_channel``: each q times its channel's scale (Level 1).
 
@@ -65,7 +65,7 @@ def dequantize_per_channel(quantized, scales, axis=0):
     return [[q * scale for q, scale in zip(row, scales)] for row in rows]
 
 
-# %% source/04_per_channel/04_per_channel.ipynb cell 45
+# %% source/04_per_channel/04_per_channel.ipynb cell 50
 def quantize_per_channel(matrix, axis=0, bits=8):
     """Per-channel symmetric quantization of a matrix (list of rows), standard library only.
 
