@@ -95,6 +95,11 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         # the size ratio upside down
         "compare_model_quality": ('base["bytes"] / row["bytes"]', 'row["bytes"] / base["bytes"]'),
     },
+    "09_deploy": {
+        # (one mistake only: int_matmul runs on to_uint8, so a wrong to_uint8 fails both exercises)
+        # the kernel given zero point 0 after the shift: every entry gains 128 * colsum(b)
+        "int_matmul": ("matmul_integer(a_u8, a_zero_point, b, b_zero_point)", "matmul_integer(a_u8, 0, b, b_zero_point)"),
+    },
 }
 # chapter → grade_id of the solution cell that loops forever in the ``looper`` sample
 LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
@@ -104,7 +109,8 @@ LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
                             "05_calibration": "MovingAverageObserver",
                             "06_integer_matmul": "quantized_matmul_pure",
                             "07_quantized_linear": "quantize_bias",
-                            "08_real_model": "calibration_data"}
+                            "08_real_model": "calibration_data",
+                            "09_deploy": "int_matmul"}
 
 
 def by_grade_id(nb) -> dict[str, int]:

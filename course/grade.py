@@ -17,6 +17,7 @@ Expects nbgrader's layout under the work folder (``autograder/`` by default):
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import re
 import shutil
@@ -149,7 +150,9 @@ def run_jobs(submissions, staging: Path, results: Path, settings: Settings, work
     jobs = {key: (str(staging / key[0] / key[1] / f"{key[1]}.ipynb"), key[1], str(scratch / f"{key[0]}--{key[1]}"),
                   str(results / key[0] / key[1]), settings, str(cache)) for key in submissions}
     try:
-        with ProcessPoolExecutor(max(1, workers)) as pool:
+        # Not fork: the grading process may hold threads (ONNX Runtime's pool, BLAS), and a child forked
+        # while one of them holds a lock waits for it forever. Workers start from a clean forkserver.
+        with ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("forkserver")) as pool:
             futures = {key: pool.submit(run_job, args) for key, args in jobs.items()}
             return {key: future.result() for key, future in futures.items()}
     finally:

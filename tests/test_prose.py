@@ -35,6 +35,23 @@ CLAIMS = [
      r"symmetric:  step 0\.007874,[\s\S]*asymmetric: step 0\.007843"),
     ("03_asymmetric", "(MSE 1.7e-16, float32 rounding)", "cell-045a", r"MSE 1\.7e-16"),
     ("03_asymmetric", "(MSE 5.2e-06)", "cell-045a", r"MSE 5\.2e-06"),
+    ("09_deploy", "= 6 + 2 = 8", "cell-016", r"^\[\[8\]\]\n\[\[264\]\]"),
+    ("09_deploy", "0.5 → 0, 2.5 → 2,\n126.5 → 126", "cell-031",
+     r"course\s+\[0, 2, 2, 0, -2, 126, 127, -127\]\nQuantizeLinear \[0, 2, 2, 0, -2, 126, 127, -128\]"),
+    ("09_deploy", "Every code agrees on Gaussian data", "cell-031", r"100000 of 100000 codes identical"),
+    ("09_deploy", "equal as float32 in three cases, one float32\nstep apart for the Gaussian tensor", "cell-034",
+     r"Gaussian .* False .*\nReLU .* True .*\nall positive .* True .*\nlinspace.* True "),
+    ("09_deploy", "One Gaussian value of 10 000 sits on a tie", "cell-034", r"Gaussian .* 1 of 10000 "),
+    ("09_deploy", "38.5 and rounds to 39; in float32, with ONNX's scale, it is exactly 38.5 and rounds half to even,\n  to 38",
+     "cell-034", r"x / scale = 38\.5000\d+ \(course, float64\) -> code 165, 38\.5 \(ONNX, float32\) -> code 164"),
+    ("09_deploy", "the course rounds half to even, to 128; in float32", "cell-034",
+     r"linspace\(-1, 1, 255\) .* 128\s+127\s+255 of 255\s+1\n"),
+    ("09_deploy", "1.04 % becomes 0.84 %", "cell-053", r"Gaussian\s+1\.04 %\s+0\.84 %"),
+    ("09_deploy", "every other row pays for\nthem (6.09 %); per token, only the spiking rows do (2.23 %)", "cell-053",
+     r"spiking tokens\s+6\.09 %\s+2\.23 %"),
+    ("09_deploy", "(8.70 % to 3.97 %), four times the Gaussian error", "cell-053", r"outlier channels\s+8\.70 %\s+3\.97 %"),
+    ("09_deploy", "(8.70 % to 3.97 %, still four times the Gaussian error)", "cell-053",
+     r"outlier channels\s+8\.70 %\s+3\.97 %"),
 ]
 
 

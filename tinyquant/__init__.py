@@ -20,3 +20,5 @@ else:
     from .datasets import *  # noqa: F401,F403
     from .training import *  # noqa: F401,F403
     from .model_quant import *  # noqa: F401,F403
+    from .kernels import *  # noqa: F401,F403
+    from .deploy import *  # noqa: F401,F403
