@@ -319,15 +319,6 @@ def test_layer_errors_one_row_per_quantized_layer(small_mlp):
 
 # ------------------------------------------------------------------------- the chapter's targets
 
-@pytest.fixture(scope="module")
-def digits():
-    x_train, y_train, x_test, y_test = load_digits_split(test_size=360, seed=0)
-    model = mlp([64, 512, 512, 10], rng=0)  # the chapter's model
-    train_classifier(model, x_train, y_train, epochs=10, batch_size=64, lr=1e-3, rng=0)
-    calibration = [x_train[start:start + 64] for start in range(0, 512, 64)]
-    return model, quantize_model(model, calibration, progress=False), x_test, y_test
-
-
 def test_digits_int8_accuracy_drop_at_most_0_3_points(digits):
     model, model_int8, x_test, y_test = digits
     fp32, int8 = accuracy(model(x_test), y_test), accuracy(model_int8(x_test), y_test)

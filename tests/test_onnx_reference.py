@@ -22,31 +22,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyquant as tq
-from tinyquant.kernels import inference_session, onnx_modules
+from tinyquant.kernels import onnx_modules, run_onnx_node
 
 pytestmark = pytest.mark.skipif(onnx_modules() is None, reason="onnxruntime and onnx not installed")
 
 
-def run_node(op_type, inputs, outputs):
-    """One ONNX node on arrays; `outputs` lists (name, numpy dtype)."""
-    onnx, _ = onnx_modules()
-    elem = {np.dtype(np.float32): onnx.TensorProto.FLOAT, np.dtype(np.uint8): onnx.TensorProto.UINT8,
-            np.dtype(np.int8): onnx.TensorProto.INT8, np.dtype(np.int32): onnx.TensorProto.INT32}
-    graph = onnx.helper.make_graph(
-        [onnx.helper.make_node(op_type, list(inputs), [name for name, _ in outputs])], op_type,
-        [onnx.helper.make_tensor_value_info(name, elem[value.dtype], value.shape) for name, value in inputs.items()],
-        [onnx.helper.make_tensor_value_info(name, elem[np.dtype(dtype)], None) for name, dtype in outputs])
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 19)])
-    return inference_session(model).run(None, inputs)
-
-
 def quantize_linear(x, scale, zero_point):
-    return run_node("QuantizeLinear", {"x": np.asarray(x, np.float32), "scale": np.array(scale, np.float32),
+    return run_onnx_node("QuantizeLinear", {"x": np.asarray(x, np.float32), "scale": np.array(scale, np.float32),
                                        "zero_point": zero_point}, [("y", zero_point.dtype)])[0]
 
 
 def dynamic_quantize_linear(x):
-    y, scale, zero_point = run_node("DynamicQuantizeLinear", {"x": np.asarray(x, np.float32)},
+    y, scale, zero_point = run_onnx_node("DynamicQuantizeLinear", {"x": np.asarray(x, np.float32)},
                                     [("y", np.uint8), ("scale", np.float32), ("zero_point", np.uint8)])
     return y, float(scale), int(zero_point)
 
@@ -119,7 +106,7 @@ def test_asymmetric_with_given_parameters_is_quantize_linear(x, zero_point):
     q = np.clip(np.rint(x / np.float32(scale)) + zero_point, 0, 255).astype(np.uint8)
     assert np.array_equal(quantize_linear(x, scale, np.array(zero_point, np.uint8)), q)
     assert np.allclose(tq.dequantize_asymmetric(q, scale, zero_point),
-                       run_node("DequantizeLinear", {"x": q, "scale": np.array(scale, np.float32),
+                       run_onnx_node("DequantizeLinear", {"x": q, "scale": np.array(scale, np.float32),
                                                      "zero_point": np.array(zero_point, np.uint8)},
                                 [("y", np.float32)])[0], rtol=1e-6, atol=0)
 
@@ -129,7 +116,7 @@ def test_quantized_matmul_is_matmul_integer(a_zp, b_zp):
     rng = np.random.default_rng(a_zp + b_zp)
     a = rng.integers(0, 256, size=(7, 200)).astype(np.uint8)
     b = rng.integers(0, 256, size=(200, 5)).astype(np.uint8)
-    y = run_node("MatMulInteger", {"a": a, "b": b, "a_zero_point": np.array(a_zp, np.uint8),
+    y = run_onnx_node("MatMulInteger", {"a": a, "b": b, "a_zero_point": np.array(a_zp, np.uint8),
                                    "b_zero_point": np.array(b_zp, np.uint8)}, [("y", np.int32)])[0]
     expected = (a.astype(np.int64) - a_zp) @ (b.astype(np.int64) - b_zp)
     assert np.array_equal(y, expected)

@@ -21,6 +21,8 @@ _PER_TOKEN_BODY = (f'    {_RANGE}\n    {_SCALES}\n'
 _TENSOR_RESCALE = 'y = acc.astype(np.float32)\n            y *= np.float32(x_scale) * self.weight_scales'
 _OFFSET = 'offset = bias_q if self.weight_row_sums is None else bias_q - x_zero_point * self.weight_row_sums'
 _TOKEN_CORRECTION = 'acc -= zero_points[:, None] * self.weight_row_sums'
+_EXPORT_OFFSET = ('offset = layer.bias_q if layer.weight_row_sums is None else \\\n'
+                  '        layer.bias_q - layer.input_zero_point * layer.weight_row_sums')
 
 WRONG = {
     'to_uint8': [
@@ -93,6 +95,29 @@ WRONG = {
         ('per token: no accumulator check', '            check_accumulator(x_q, zero_points)\n', ''),
         ('per token quantized per tensor', 'if self.activations == "token":', 'if False:'),
     ],
+    'add_quantized_linear': [
+        ('QuantizeLinear given the int8 zero point (negative: OverflowError)', 'np.uint8(layer.input_zero_point + 128)',
+         'np.uint8(layer.input_zero_point)'),
+        ('QuantizeLinear given the int8 zero point, as int8', 'np.uint8(layer.input_zero_point + 128)',
+         'np.int8(layer.input_zero_point)'),
+        ("MatMulInteger given 0 as the codes' zero point", 'np.uint8(128))', 'np.uint8(0))'),
+        ('the weights not transposed', 'to_uint8(layer.weight_q.T) if graph.weights == "uint8" else (layer.weight_q.T, 0)',
+         'to_uint8(layer.weight_q) if graph.weights == "uint8" else (layer.weight_q, 0)'),
+        ('graph.weights ignored (always int8)', 'to_uint8(layer.weight_q.T) if graph.weights == "uint8" else (layer.weight_q.T, 0)',
+         '(layer.weight_q.T, 0)'),
+        ('uint8 weights given zero point 0', 'np.array(weight_zero_point, dtype=weight.dtype)', 'np.array(0, dtype=weight.dtype)'),
+        ('the zero-point correction left out', _EXPORT_OFFSET, 'offset = layer.bias_q'),
+        ('the zero-point correction added', _EXPORT_OFFSET,
+         'offset = layer.bias_q if layer.weight_row_sums is None else \\\n        layer.bias_q + layer.input_zero_point * layer.weight_row_sums'),
+        ('a frozen layer corrected again', _EXPORT_OFFSET,
+         'offset = layer.bias_q - layer.input_zero_point * layer.weight_row_sums'),
+        ('the rescale by input_scale alone', 'multiplier = np.float32(layer.input_scale) * layer.weight_scales',
+         'multiplier = np.full(layer.out_features, np.float32(layer.input_scale))'),
+        ('the multiplier in float64', 'multiplier = np.float32(layer.input_scale) * layer.weight_scales',
+         'multiplier = layer.input_scale * layer.weight_scales.astype(np.float64)'),
+        ('the scale as a Python float (float64)', 'np.float32(layer.input_scale))', 'layer.input_scale)'),
+        ('the offset left in int64', 'offset.astype(np.int32)', 'offset.astype(np.int64)'),
+    ],
 }
 
 RIGHT = {
@@ -134,5 +159,17 @@ RIGHT = {
         ('the per-token correction with np.outer', _TOKEN_CORRECTION,
          'acc -= np.outer(zero_points, self.weight_row_sums).astype(np.int32)'),
         ('the bias with np.add(out=)', 'y += self.bias', 'np.add(y, self.bias, out=y)'),
+    ],
+    'add_quantized_linear': [
+        ('the offset computed in int64, then cast', _EXPORT_OFFSET,
+         'offset = layer.bias_q.astype(np.int64) if layer.weight_row_sums is None else \\\n'
+         '        layer.bias_q.astype(np.int64) - layer.input_zero_point * layer.weight_row_sums.astype(np.int64)'),
+        ('the uint8 weights shifted by hand', 'to_uint8(layer.weight_q.T) if graph.weights == "uint8" else (layer.weight_q.T, 0)',
+         '((layer.weight_q.T.astype(np.int16) + 128).astype(np.uint8), 128) if graph.weights == "uint8" '
+         'else (layer.weight_q.T, 0)'),
+        ('contiguous weights', 'graph.constant(f"{name}.weight_q", weight)',
+         'graph.constant(f"{name}.weight_q", np.ascontiguousarray(weight))'),
+        ('the multiplier with np.multiply', 'multiplier = np.float32(layer.input_scale) * layer.weight_scales',
+         'multiplier = np.multiply(np.float32(layer.input_scale), layer.weight_scales, dtype=np.float32)'),
     ],
 }
