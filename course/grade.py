@@ -20,6 +20,7 @@ import csv
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -135,11 +136,19 @@ def intake(submitted: Path, staging: Path, limit: int) -> dict[tuple[str, str], 
 def run_job(args) -> dict:
     """One job, in a worker process: the graded notebook in `out`; returns its summary."""
     staged, chapter, scratch, out, settings, cache = args
+    limit_memory(settings.grader_memory_bytes)
     result = grade_notebook(Path(staged), chapter, Path(scratch), settings, Path(cache))
     Path(out).mkdir(parents=True, exist_ok=True)
     nbformat.write(result.notebook, Path(out) / "graded.ipynb")
     shutil.rmtree(scratch, ignore_errors=True)
     return result.summary()
+
+
+def limit_memory(address_space: int) -> None:
+    """Cap this process's address space (never above its hard limit): allocations beyond it fail."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = address_space if hard == resource.RLIM_INFINITY else min(address_space, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def run_jobs(submissions, staging: Path, results: Path, settings: Settings, workers: int) -> dict:

@@ -50,6 +50,10 @@ class Settings:
     total_output_limit: int = 2_000_000
     notebook_bytes: int = 5_000_000   # largest submission accepted
     restarts: int = 3                 # times a dead or hung learner process is started again
+    # Address space of the grader's own job process, which replays the tests: what a learner's answer
+    # makes it compute (an ONNX graph of chapter 09, say) fails with MemoryError or the runtime's
+    # allocation error beyond this, instead of taking the machine's memory from every other job.
+    grader_memory_bytes: int = 8 << 30
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     isolated: bool = True
 

@@ -11,9 +11,15 @@ What is checked, and why it can fail:
   stored twice or as float;
 * random MLPs, static or frozen, with chapter 07's or chapter 09's layers, both weight forms;
 * bad models, layers, paths and weight forms raise ``TypeError``/``ValueError`` naming what is wrong,
-  and without the onnx package the error says how to install it.
+  and without the onnx package the error says how to install it;
+* the grader runs graphs a learner's ``add_quantized_linear`` built: control flow is refused, and a
+  graph that would allocate more than the grader's memory cap fails instead of taking the machine.
 """
 from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -21,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinyquant.deploy as deploy
+from course.notebooks import ROOT
 import tinyquant.nn as nn
 from tinyquant.datasets import context_windows, encode_text, language_model_data, python_docs_text
 from tinyquant.kernels import onnx_modules
@@ -174,3 +181,33 @@ def test_without_onnx_the_error_says_how_to_install(monkeypatch, digits, tmp_pat
     monkeypatch.setattr(deploy, "onnx_modules", lambda: None)
     with pytest.raises(ModuleNotFoundError, match="pip install onnxruntime onnx"):
         deploy.export_onnx(digits[1], tmp_path / "m.onnx")
+
+
+def test_a_graph_with_control_flow_is_refused():
+    graph = deploy.OnnxGraph()
+    graph.node("Loop", ["x"], "y")
+    with pytest.raises(ValueError, match="operator 'Loop' is not one the course's graphs use"):
+        graph.model(None, None)
+
+
+def test_a_graph_too_big_for_the_graders_memory_fails_instead_of_taking_it():
+    code = textwrap.dedent("""
+        import numpy as np, onnx
+        from course.grade import limit_memory
+        from course.job import Settings
+        from tinyquant.deploy import OnnxGraph
+        from tinyquant.kernels import inference_session
+        limit_memory(Settings().grader_memory_bytes)
+        graph, n = OnnxGraph(), 50_000  # (1, n) + (n, 1) broadcasts to n * n float32: 10 GB
+        s = graph.node("Add", [graph.constant("a", np.ones((1, n), np.float32)),
+                               graph.constant("b", np.ones((n, 1), np.float32))], "s")
+        graph.node("Add", ["x", s], "y")
+        info = onnx.helper.make_tensor_value_info
+        model = graph.model(info("x", onnx.TensorProto.FLOAT, [1, 1]), info("y", onnx.TensorProto.FLOAT, [n, n]))
+        try:
+            inference_session(model).run(None, {"x": np.ones((1, 1), np.float32)})
+        except Exception as error:
+            print("refused:", type(error).__name__)
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0 and "refused:" in done.stdout, done.stderr[-2000:]

@@ -245,8 +245,8 @@ def int_matmul(a_q, b_q, backend=None):
     >>> a = np.array([[1, -2], [3, 4]], dtype=np.int8)
     >>> b = np.array([[5], [-128]], dtype=np.int8)
     >>> int_matmul(a, b, backend="numpy"), int_matmul(a, b, backend="onnxruntime")
-    (array([[261],
-           [-497]], dtype=int32), array([[261],
+    (array([[ 261],
+           [-497]], dtype=int32), array([[ 261],
            [-497]], dtype=int32))
     """
     a_q, b_q = _check_operands(a_q, b_q)

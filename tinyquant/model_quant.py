@@ -129,6 +129,7 @@ def model_memory_bytes(model):
 
     Examples
     --------
+    >>> from tinyquant import Linear, Sequential
     >>> model_memory_bytes(Sequential([Linear(64, 10, rng=0)]))  # 4 * (640 + 10)
     2600
     """
@@ -179,6 +180,7 @@ def quantize_model(model, calibration_data, observer=MinMaxObserver, progress=Tr
 
     Examples
     --------
+    >>> from tinyquant import mlp
     >>> model = mlp([8, 16, 4], rng=0)
     >>> batches = [np.random.default_rng(i).random((32, 8), dtype=np.float32) for i in range(4)]
     >>> model_int8 = quantize_model(model, batches, progress=False)

@@ -117,6 +117,9 @@ WRONG = {
          'multiplier = layer.input_scale * layer.weight_scales.astype(np.float64)'),
         ('the scale as a Python float (float64)', 'np.float32(layer.input_scale))', 'layer.input_scale)'),
         ('the offset left in int64', 'offset.astype(np.int32)', 'offset.astype(np.int64)'),
+        ('constants named without the layer prefix', 'graph.constant(f"{name}.input_scale"',
+         'graph.constant("input_scale"'),
+        ('outputs named without the layer prefix', 'f"{name}.output")', '"output")'),
     ],
 }
 
