@@ -26,8 +26,8 @@ What to expect on a 2-core AVX-512 VNNI machine (two runs), as ratios to float32
 token 0.74-0.78x, the NumPy path 2.0x; at batch 1, 4096 x 4096, ONNX Runtime 0.46-0.49x, one graph
 0.42-0.43x; at batch 1, 1024 x 1024 (float32 weights in cache, 0.1 ms) ONNX Runtime 2.6-2.8x.
 With PyTorch 2.13 installed (the script sets OMP_WAIT_POLICY=PASSIVE: PyTorch's idle OpenMP
-threads would otherwise spin and slow every other row), its dynamic int8 layer took 0.61-0.77x at batch 64, 1024 x 1024, and
-0.87-0.88x at batch 1, 4096 x 4096. Chapter 09's tables (sections 7 and 8) have every row.
+threads would otherwise spin and slow every other row), its dynamic int8 layer took 0.61-0.77x
+at batch 64, 1024 x 1024, and 0.87-0.88x at batch 1, 4096 x 4096. Chapter 09's tables (sections 7 and 8) have every row.
 
 Usage, from the repository root::
 
@@ -80,7 +80,7 @@ def run(batches=BATCHES, sizes=SIZES, repeat=20, seed=0):
             layers["numpy, token"] = QuantizedLinear.from_float(linear, keep_float=True, backend="numpy",
                                                                 activations="token")
         torch_forward, _ = _torch_dynamic(weight, bias)
-        forwards = {"float32": lambda x: x @ weight.T + bias, **{name: layer for name, layer in layers.items()}}
+        forwards = {"float32": lambda x: x @ weight.T + bias, **layers}
         if torch_forward is not None:
             forwards["torch dynamic int8"] = torch_forward
         rng = np.random.default_rng(seed + 1)

@@ -29,12 +29,12 @@ pytestmark = pytest.mark.skipif(onnx_modules() is None, reason="onnxruntime and 
 
 def quantize_linear(x, scale, zero_point):
     return run_onnx_node("QuantizeLinear", {"x": np.asarray(x, np.float32), "scale": np.array(scale, np.float32),
-                                       "zero_point": zero_point}, [("y", zero_point.dtype)])[0]
+                                            "zero_point": zero_point}, [("y", zero_point.dtype)])[0]
 
 
 def dynamic_quantize_linear(x):
     y, scale, zero_point = run_onnx_node("DynamicQuantizeLinear", {"x": np.asarray(x, np.float32)},
-                                    [("y", np.uint8), ("scale", np.float32), ("zero_point", np.uint8)])
+                                         [("y", np.uint8), ("scale", np.float32), ("zero_point", np.uint8)])
     return y, float(scale), int(zero_point)
 
 
@@ -107,8 +107,8 @@ def test_asymmetric_with_given_parameters_is_quantize_linear(x, zero_point):
     assert np.array_equal(quantize_linear(x, scale, np.array(zero_point, np.uint8)), q)
     assert np.allclose(tq.dequantize_asymmetric(q, scale, zero_point),
                        run_onnx_node("DequantizeLinear", {"x": q, "scale": np.array(scale, np.float32),
-                                                     "zero_point": np.array(zero_point, np.uint8)},
-                                [("y", np.float32)])[0], rtol=1e-6, atol=0)
+                                                          "zero_point": np.array(zero_point, np.uint8)},
+                                     [("y", np.float32)])[0], rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("a_zp, b_zp", [(0, 0), (128, 0), (3, 250), (255, 17)])
