@@ -63,6 +63,18 @@ CLAIMS = [
      r"char LM[\s\S]*int32 vectors\s+1,436 bytes\s+2\.8%\n\s+float32 vectors\s+1,436 bytes\s+2\.8%"),
     ("09_deploy", "(4.6 % against 0.7 %)", "cell-057o",
      r"nodes, names, types\s+2,156 bytes\s+0\.7%[\s\S]*nodes, names, types\s+2,361 bytes\s+4\.6%"),
+    ("10_below_8_bits", "in Q4_0 it is 3.9 GB", "cell-006", r"Q4_0\s+18\s+4\.5\s+3\.9 GB"),
+    ("10_below_8_bits", "$127 \\times \\mathrm{fp16}(1/127) = 0.99993896$", "cell-019", r"comes back as 0\.99993896"),
+    ("10_below_8_bits", "more than halve the error (0.0127 to 0.0053)", "cell-021", r"Gaussian\s+0\.0127\s+0\.0053"),
+    ("10_below_8_bits", "(0.4541: the step is set", "cell-021", r"outliers x100\s+0\.4541\s+0\.0098"),
+    ("10_below_8_bits", "barely notices (0.0098)", "cell-021", r"outliers x100\s+0\.4541\s+0\.0098"),
+    ("10_below_8_bits", "Q8_0 makes the file 3.16× smaller than F32", "cell-043", r"Q8_0\s+53,248 bytes\s+3\.16x smaller"),
+    ("10_below_8_bits", "make it 4.81× (Q4_1) and 5.20× (Q4_0) smaller", "cell-043",
+     r"Q4_0\s+32,320 bytes\s+5\.20x smaller[\s\S]*Q4_1\s+34,944 bytes\s+4\.81x smaller"),
+    ("10_below_8_bits", "Q8_0 costs\nnothing measurable at 3.16× smaller", "cell-043", r"Q8_0 within 0\.1 % of FP32's perplexity: True"),
+    ("10_below_8_bits", "Q4_1 less\nthan Q4_0", "cell-043", r"Q4_1 below Q4_0's perplexity: True"),
+    ("10_below_8_bits", "Every block equal, in all three formats", "cell-031",
+     r"Gaussian\s+2,048\s+2048 equal\s+2048 equal\s+2048 equal"),
 ]
 
 

@@ -22,3 +22,5 @@ else:
     from .model_quant import *  # noqa: F401,F403
     from .kernels import *  # noqa: F401,F403
     from .deploy import *  # noqa: F401,F403
+    from .formats import *  # noqa: F401,F403
+    from .gguf_file import *  # noqa: F401,F403
