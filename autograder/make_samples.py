@@ -101,9 +101,9 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "int_matmul": ("matmul_integer(a_u8, a_zero_point, b, b_zero_point)", "matmul_integer(a_u8, 0, b, b_zero_point)"),
     },
     "10_below_8_bits": {
-        # ties to even where llama.cpp rounds them away from zero
-        "round_half_away_from_zero": ("return np.copysign(whole + np.floor(2 * (magnitude - whole)), x)",
-                                      "return np.rint(x)"),
+        # the scale of chapter 02's divide-by-128 mistake
+        "quantize_q8_0": ("d = np.abs(blocks).max(axis=1, keepdims=True) / 127",
+                          "d = np.abs(blocks).max(axis=1, keepdims=True) / 128"),
         # chapter 08's nibble order (neighbours in a byte) instead of j | j + 16
         "quantize_q4_0": ("codes[:, :16] | (codes[:, 16:] << 4)", "codes[:, 0::2] | (codes[:, 1::2] << 4)"),
     },
@@ -118,7 +118,7 @@ LOOPING: dict[str, str] = {"01_why_quantize": "array_memory_report",
                             "07_quantized_linear": "quantize_bias",
                             "08_real_model": "calibration_data",
                             "09_deploy": "int_matmul",
-                            "10_below_8_bits": "quantize_q8_0"}
+                            "10_below_8_bits": "quantize_q4_0"}
 
 
 def by_grade_id(nb) -> dict[str, int]:
