@@ -106,6 +106,8 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
                           "d = np.abs(blocks).max(axis=1, keepdims=True) / 128"),
         # chapter 08's nibble order (neighbours in a byte) instead of j | j + 16
         "quantize_q4_0": ("codes[:, :16] | (codes[:, 16:] << 4)", "codes[:, 0::2] | (codes[:, 1::2] << 4)"),
+        # GPTQ without its error feedback: round to nearest with extra steps
+        "gptq_quantize_layer": ("        W[:, j:] -= np.outer(error, U[j, j:])\n", ""),
     },
 }
 # chapter → grade_id of the solution cell that loops forever in the ``looper`` sample

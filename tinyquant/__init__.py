@@ -24,3 +24,4 @@ else:
     from .deploy import *  # noqa: F401,F403
     from .formats import *  # noqa: F401,F403
     from .gguf_file import *  # noqa: F401,F403
+    from .lowbit import *  # noqa: F401,F403

@@ -90,10 +90,14 @@ def train_step(model, x, targets, optimizer):
     return loss
 
 
-def train_classifier(model, x, y, epochs=30, batch_size=32, lr=1e-3, rng=0):
-    """Mini-batch Adam on (x, y), shuffled every epoch with `rng`; returns the mean loss of each epoch."""
+def train_classifier(model, x, y, epochs=30, batch_size=32, lr=1e-3, rng=0, optimizer=None):
+    """Mini-batch Adam on (x, y), shuffled every epoch with `rng`; returns the mean loss of each epoch.
+
+    `optimizer` replaces ``Adam(model, lr=lr)``: anything with a ``step(grads)`` method (chapter 10
+    trains through quantized weights with one).
+    """
     rng = _as_rng(rng)
-    optimizer = Adam(model, lr=lr)
+    optimizer = Adam(model, lr=lr) if optimizer is None else optimizer
     losses = []
     for _ in range(epochs):
         order = rng.permutation(len(x))

@@ -81,3 +81,54 @@ RIGHT = {
          'largest = np.array([[int(np.argmax(np.abs(row)))] for row in blocks])'),
     ],
 }
+
+_FQ_AMAX = 'amax = np.abs(group).max(axis=1, keepdims=True)'
+_GPTQ_UPDATE = 'W[:, j:] -= np.outer(error, U[j, j:])'
+_GPTQ_ERROR = 'error = (W[:, j] - Q[:, j]) / U[j, j]'
+_GPTQ_SCALES = 'if j in starts:\n            amax = np.abs(W[:, j:starts[j]]).max(axis=1)'
+_SMOOTH = 'return np.maximum(activation_amax, 1e-5) ** alpha / np.maximum(weight_amax, 1e-5) ** (1 - alpha)'
+
+WRONG.update({
+    'fake_quantize': [
+        ('divided by 2**(b-1)', 'qmax = 2 ** (num_bits - 1) - 1', 'qmax = 2 ** (num_bits - 1)'),
+        ('floor instead of rint', 'np.rint(group / scales)', 'np.floor(group / scales)'),
+        ('one scale for the whole matrix', _FQ_AMAX, 'amax = np.abs(weight).max()'),
+        ('one scale per input column (axis 0)', _FQ_AMAX, 'amax = np.abs(group).max(axis=0, keepdims=True)'),
+        ('no zero guard', 'np.where(amax == 0, np.float32(1), np.maximum(amax / np.float32(qmax), np.float32(FLOAT32_TINY)))',
+         'amax / np.float32(qmax)'),
+        ('a float64 result', '    return out', '    return out.astype(np.float64)'),
+    ],
+    'gptq_quantize_layer': [
+        ('no error feedback (RTN)', '        ' + _GPTQ_UPDATE + '\n', ''),
+        ('the error added instead of subtracted', _GPTQ_UPDATE, 'W[:, j:] += np.outer(error, U[j, j:])'),
+        ('the error not divided by U[j, j]', _GPTQ_ERROR, 'error = W[:, j] - Q[:, j]'),
+        ('scales from the original weights (static groups)', 'amax = np.abs(W[:, j:starts[j]]).max(axis=1)',
+         'amax = np.abs(weight[:, j:starts[j]]).max(axis=1)'),
+        ('only the next column updated', _GPTQ_UPDATE, 'W[:, j + 1:j + 2] -= np.outer(error, U[j, j + 1:j + 2])'),
+        ('floor instead of rint', 'np.rint(W[:, j] / scales)', 'np.floor(W[:, j] / scales)'),
+        ('no clip to the grid', 'np.clip(np.rint(W[:, j] / scales), -qmax, qmax)', 'np.rint(W[:, j] / scales)'),
+    ],
+    'smooth_scales': [
+        ('the weight maxima over axis 1', '.max(axis=0)', '.max(axis=1)'),
+        ('the exponents swapped', _SMOOTH,
+         'return np.maximum(weight_amax, 1e-5) ** alpha / np.maximum(activation_amax, 1e-5) ** (1 - alpha)'),
+        ('no floor', _SMOOTH, 'return activation_amax ** alpha / weight_amax ** (1 - alpha)'),
+        ('alpha for the weights too', '** (1 - alpha)', '** alpha'),
+    ],
+})
+
+RIGHT.update({
+    'fake_quantize': [
+        ('np.round', 'np.rint(', 'np.round('),
+        ('the maxima row by row', _FQ_AMAX, 'amax = np.array([[np.abs(row).max()] for row in group], dtype=np.float32)'),
+    ],
+    'gptq_quantize_layer': [
+        ('the update from column j + 1 on', _GPTQ_UPDATE, 'W[:, j + 1:] -= np.outer(error, U[j, j + 1:])'),
+        ('broadcasting instead of np.outer', 'np.outer(error, U[j, j:])', 'error[:, None] * U[j, j:]'),
+        ('group starts by modulo', _GPTQ_SCALES,
+         'if j % (group_size or W.shape[1]) == 0:\n            amax = np.abs(W[:, j:j + (group_size or W.shape[1])]).max(axis=1)'),
+    ],
+    'smooth_scales': [
+        ('np.fmax for the floors', 'np.maximum(', 'np.fmax('),
+    ],
+})
