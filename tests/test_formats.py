@@ -9,15 +9,12 @@
 * without ``gguf`` installed, every module of tinyquant still imports, and the GGUF functions say
   how to install it.
 """
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
+from blocked_imports import run_without
 from tinyquant.formats import (BLOCK_BYTES, FORMATS, bits_per_weight, dequantize_q4_0, dequantize_q8_0,
                                quantize_q4_0, quantize_q8_0, round_half_away_from_zero)
 from tinyquant.gguf_file import WEIGHT_TYPES, read_gguf, with_weights_through, write_gguf
@@ -193,12 +190,7 @@ def test_bad_files_and_models_raise(lm, tmp_path):
 
 
 WITHOUT_GGUF = """
-import importlib, importlib.abc, pkgutil, sys
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "gguf":
-            raise ModuleNotFoundError(f"No module named {name!r}")
-sys.meta_path.insert(0, Block())
+import importlib, pkgutil, sys
 import numpy as np
 import tinyquant
 from tinyquant.formats import dequantize_q4_0, quantize_q4_0
@@ -215,6 +207,6 @@ except ModuleNotFoundError as error:
 
 
 def test_everything_else_works_without_gguf():
-    run = subprocess.run([sys.executable, "-c", WITHOUT_GGUF], capture_output=True, text=True, timeout=120)
+    run = run_without(("gguf",), WITHOUT_GGUF)
     assert run.returncode == 0, run.stderr
     assert "pip install gguf" in run.stdout, run.stdout

@@ -307,7 +307,7 @@ def gptq_quantize_model(model, calibration_data, num_bits=4, group_size=None, pe
     return quantized
 
 
-# %% source/10_below_8_bits/10_below_8_bits.ipynb cell 67
+# %% source/10_below_8_bits/10_below_8_bits.ipynb cell 70
 def smooth_scales(activation_amax, weight, alpha=0.5):
     """SmoothQuant's per-input-channel scales ``s_j = max|X_j|**alpha / max|W[:, j]|**(1 - alpha)``.
 
@@ -357,7 +357,7 @@ def smooth_scales(activation_amax, weight, alpha=0.5):
     return np.maximum(activation_amax, 1e-5) ** alpha / np.maximum(weight_amax, 1e-5) ** (1 - alpha)
 
 
-# %% source/10_below_8_bits/10_below_8_bits.ipynb cell 71
+# %% source/10_below_8_bits/10_below_8_bits.ipynb cell 74
 def smooth_linear(linear, scales):
     """The same layer for smoothed inputs ``x / scales``: a new ``Linear`` with weight columns times `scales`.
 
@@ -390,7 +390,7 @@ def w8a8_error(linear, x, scales=None):
     return float(np.linalg.norm(y_q - y) / np.linalg.norm(y))
 
 
-# %% source/10_below_8_bits/10_below_8_bits.ipynb cell 75
+# %% source/10_below_8_bits/10_below_8_bits.ipynb cell 78
 class StraightThroughAdam:
     """Adam for quantization-aware training: forward and backward on fake-quantized weights, updates on float ones.
 
