@@ -6,7 +6,10 @@
   Optimal Brain Surgeon update with an explicitly downdated inverse Hessian (no Cholesky factor),
   is RTN when the inputs are uncorrelated, and lowers the output error on correlated inputs;
 * SmoothQuant's scales leave the float layer unchanged and cut the W8A8 error of a layer with
-  outlier channels; ``qat_finetune`` beats RTN at 2 bits on a small classifier.
+  outlier channels; ``qat_finetune`` beats RTN at 2 bits on a small classifier;
+* a plan of widths per layer quantizes each layer as it says (2 to 8 bits, float16, or left
+  alone) and is counted so, ``layer_sensitivity`` changes one layer at a time, and ``LoRAAdam``
+  trains adapters whose gradients are exact while the quantized weights and biases stay frozen.
 """
 import numpy as np
 import pytest
@@ -14,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinyquant.datasets import load_digits_split
-from tinyquant.lowbit import (fake_quantize, gptq_quantize_layer, gptq_quantize_model, group_bounds,
-                              inverse_hessian_factor, layer_hessian, qat_finetune, rtn_quantize_model, smooth_linear,
-                              smooth_scales, w8a8_error, weight_bits)
+from tinyquant.lowbit import (LoRAAdam, fake_quantize, gptq_quantize_layer, gptq_quantize_model, group_bounds,
+                              inverse_hessian_factor, layer_hessian, layer_sensitivity, layer_widths, qat_finetune,
+                              rtn_quantize_model, smooth_linear, smooth_scales, w8a8_error, weight_bits)
 from tinyquant.model_quant import FLOAT32_TINY, accuracy, quantize_groupwise
 from tinyquant.models import mlp
 from tinyquant.nn import Linear
-from tinyquant.training import train_classifier
+from tinyquant.training import cross_entropy, model_gradients, train_classifier
 
 
 @settings(max_examples=60, deadline=None)
@@ -47,6 +50,106 @@ def test_a_partial_last_group_has_its_own_scale():
 def test_weight_bits_counts_one_float32_scale_per_group():
     model = mlp([64, 32, 10], rng=0)
     assert weight_bits(model, 4, 32) == (64 * 32 * 4 + 32 * 2 * 32 + 32 * 10 * 4 + 10 * 1 * 32) / (64 * 32 + 32 * 10)
+
+
+def test_a_plan_gives_each_layer_its_width_and_its_bits():
+    model = mlp([64, 32, 10], rng=0)  # Linear layers at 0 and 2
+    mixed = rtn_quantize_model(model, {0: 16, 2: 3}, 32)
+    assert np.array_equal(mixed.layers[0].weight, model.layers[0].weight.astype(np.float16).astype(np.float32))
+    assert not np.array_equal(mixed.layers[0].weight, model.layers[0].weight)  # float16 did round
+    assert np.array_equal(mixed.layers[2].weight, fake_quantize(model.layers[2].weight, 3, 32))
+    assert weight_bits(model, {0: 16, 2: 3}, 32) == (64 * 32 * 16 + 32 * 10 * 3 + 10 * 1 * 32) / (64 * 32 + 32 * 10)
+    only_last = rtn_quantize_model(model, {2: 2})
+    assert only_last.layers[0].weight is model.layers[0].weight  # left out: float32, untouched
+    assert weight_bits(model, {2: 2}) == (64 * 32 * 32 + 32 * 10 * 2 + 10 * 32) / (64 * 32 + 32 * 10)
+    assert layer_widths(model, {0: 32}) == {0: 32, 2: 32}
+    assert rtn_quantize_model(model, {0: 4, 2: 4}, 8).layers[2].weight.tolist() == \
+        rtn_quantize_model(model, 4, 8).layers[2].weight.tolist()
+
+
+@pytest.mark.parametrize("plan, error, match", [({1: 4}, ValueError, "not indices of Linear"),
+                                                ({0: 12}, ValueError, r"num_bits\[0\] must be 2 to 8, 16"),
+                                                ({0: 1}, ValueError, r"num_bits\[0\]"),
+                                                ({2: 4.0}, TypeError, r"num_bits\[2\]"),
+                                                ({0: True}, TypeError, r"num_bits\[0\]"), (16, ValueError, "at most 8")])
+def test_a_bad_plan_names_the_layer(plan, error, match):
+    model = mlp([8, 4, 2], rng=0)
+    with pytest.raises(error, match=match):
+        rtn_quantize_model(model, plan)
+    with pytest.raises(error, match=match):
+        weight_bits(model, plan)
+
+
+def test_layer_sensitivity_quantizes_one_layer_at_a_time():
+    model = mlp([16, 8, 8, 4], rng=0)
+    seen = []
+
+    def evaluate(candidate):
+        seen.append([index for index in (0, 2, 4) if candidate.layers[index].weight is not model.layers[index].weight])
+        return float(np.abs(candidate.layers[seen[-1][0]].weight - model.layers[seen[-1][0]].weight).sum())
+
+    scores = layer_sensitivity(model, evaluate, num_bits=2, group_size=4)
+    assert seen == [[0], [2], [4]] and list(scores) == [0, 2, 4]
+    for index, score in scores.items():
+        weight = model.layers[index].weight
+        assert score == pytest.approx(float(np.abs(fake_quantize(weight, 2, 4) - weight).sum()))
+    with pytest.raises(TypeError, match="evaluate"):
+        layer_sensitivity(model, "accuracy")
+    with pytest.raises(TypeError, match="Sequential"):
+        layer_sensitivity([model], evaluate)
+
+
+def test_lora_starts_at_the_quantized_model_and_its_gradients_are_exact():
+    rng = np.random.default_rng(0)
+    model = rtn_quantize_model(mlp([6, 5, 3], rng=0), 2)
+    x, y = rng.standard_normal((7, 6)).astype(np.float32), rng.integers(0, 3, 7)
+    base = {index: model.layers[index].weight.copy() for index in (0, 2)}
+    lora = LoRAAdam(model, rank=2, lr=1e-2, rng=1)
+    assert all(np.array_equal(model.layers[index].weight, base[index]) for index in (0, 2))  # B = 0
+    assert lora.num_parameters() == 2 * (6 + 5) + 2 * (5 + 3)
+    down, up = lora.adapters[0]
+    up.weight[...] = rng.standard_normal(up.weight.shape)  # B = 0 would give A no gradient
+    lora.merge()
+
+    def loss():
+        return cross_entropy(model(x), y)[0]
+
+    captured = {}
+    lora.adam.step = captured.update  # what LoRAAdam hands to Adam
+    inputs = [x, model.layers[0](x), model.layers[1](model.layers[0](x))]
+    lora.step(model_gradients(model, inputs, cross_entropy(model(x), y)[1]))
+    for matrix, at in ((down.weight, (1, 3)), (up.weight, (4, 1)), (lora.adapters[2][1].weight, (2, 0))):
+        saved, h = float(matrix[at]), 1e-2
+        matrix[at] = saved + h
+        lora.merge()
+        plus = loss()
+        matrix[at] = saved - h
+        lora.merge()
+        minus = loss()
+        matrix[at] = saved
+        lora.merge()
+        layer = next(layer for pair in lora.adapters.values() for layer in pair if layer.weight is matrix)
+        assert captured[id(layer), "weight"][at] == pytest.approx((plus - minus) / (2 * h), rel=2e-2, abs=1e-4)
+    assert not any(captured[key].any() for key in captured if key[1] == "bias")
+
+
+def test_lora_trains_only_the_adapters():
+    x_train, y_train, x_test, y_test = load_digits_split(test_size=360, seed=0)
+    model = mlp([64, 64, 10], rng=0)
+    train_classifier(model, x_train, y_train, epochs=5, batch_size=64, lr=3e-3, rng=0)
+    student = rtn_quantize_model(model, 2)
+    base = {index: student.layers[index].weight.copy() for index in (0, 2)}
+    biases = {index: student.layers[index].bias.copy() for index in (0, 2)}
+    lora = LoRAAdam(student, rank=4, lr=1e-3, rng=0)
+    train_classifier(student, x_train, y_train, epochs=3, batch_size=64, rng=0, optimizer=lora)
+    assert accuracy(student(x_test), y_test) > accuracy(rtn_quantize_model(model, 2)(x_test), y_test)
+    for index, (down, up) in lora.adapters.items():
+        assert np.array_equal(lora.base[index], base[index])
+        assert np.array_equal(student.layers[index].bias, biases[index])
+        assert not down.bias.any() and not up.bias.any()
+        assert np.allclose(student.layers[index].weight, base[index] + up.weight @ down.weight)
+    with pytest.raises(ValueError, match="rank"):
+        LoRAAdam(student, rank=0)
 
 
 def obs_reference(weight, hessian, num_bits, group_size=None, percdamp=0.01):

@@ -109,14 +109,14 @@ def train_classifier(model, x, y, epochs=30, batch_size=32, lr=1e-3, rng=0, opti
     return losses
 
 
-def train_language_model(model, ids, context, steps=800, batch_size=32, seq_len=32, lr=2e-3, rng=0):
+def train_language_model(model, ids, context, steps=800, batch_size=32, seq_len=32, lr=2e-3, rng=0, optimizer=None):
     """Adam on random windows of `ids`: each step, `batch_size` sequences of `seq_len` positions.
 
     The inputs are ``[batch_size, seq_len, context]`` ids, the targets ``[batch_size, seq_len]``.
-    Returns the loss of every step.
+    Returns the loss of every step. `optimizer` replaces ``Adam(model, lr=lr)``, as in ``train_classifier``.
     """
     rng = _as_rng(rng)
-    optimizer = Adam(model, lr=lr)
+    optimizer = Adam(model, lr=lr) if optimizer is None else optimizer
     losses = []
     for _ in range(steps):
         positions = rng.integers(context, len(ids) - seq_len, size=batch_size)[:, None] + np.arange(seq_len)
