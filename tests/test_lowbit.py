@@ -23,7 +23,7 @@ from tinyquant.lowbit import (LoRAAdam, fake_quantize, gptq_quantize_layer, gptq
 from tinyquant.model_quant import FLOAT32_TINY, accuracy, quantize_groupwise
 from tinyquant.models import mlp
 from tinyquant.nn import Linear
-from tinyquant.training import cross_entropy, model_gradients, train_classifier
+from tinyquant.training import cross_entropy, train_classifier, train_step
 
 
 @settings(max_examples=60, deadline=None)
@@ -116,8 +116,7 @@ def test_lora_starts_at_the_quantized_model_and_its_gradients_are_exact():
 
     captured = {}
     lora.adam.step = captured.update  # what LoRAAdam hands to Adam
-    inputs = [x, model.layers[0](x), model.layers[1](model.layers[0](x))]
-    lora.step(model_gradients(model, inputs, cross_entropy(model(x), y)[1]))
+    train_step(model, x, y, lora)
     for matrix, at in ((down.weight, (1, 3)), (up.weight, (4, 1)), (lora.adapters[2][1].weight, (2, 0))):
         saved, h = float(matrix[at]), 1e-2
         matrix[at] = saved + h
